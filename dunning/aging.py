@@ -1,0 +1,115 @@
+"""Accounts at an as-of date: balance, overdue and aging buckets per customer.
+
+Figures are per customer and currency, computed in SQL on DECIMAL so that no total
+is ever made across currencies or through floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from dunning import ledger, money
+
+
+def _aggregate_sql() -> str:
+    bucket = ledger.bucket_sql()
+    overdue = ledger.overdue_sql()
+    sums = ", ".join(
+        f"sum(open_amount) FILTER (WHERE bucket = '{key}') AS {key}"
+        for key, _ in ledger.BUCKETS
+    )
+    return f"""
+    WITH open_items AS (
+      SELECT *, {bucket} AS bucket, {overdue} AS overdue FROM ({ledger.items_at()})
+    )
+    SELECT customer_number, any_value(customer_name) AS name,
+           any_value(segment) AS segment,
+           any_value(account_manager) AS account_manager, currency,
+           sum(open_amount) AS balance,
+           coalesce(sum(open_amount) FILTER (WHERE overdue), 0) AS overdue,
+           min(due_date) FILTER (WHERE overdue) AS oldest_due_date,
+           max(days_late) FILTER (WHERE overdue) AS max_days_late,
+           count(*) AS items_open,
+           count(*) FILTER (WHERE overdue) AS items_overdue,
+           {sums}
+    FROM open_items
+    GROUP BY customer_number, currency
+    """
+
+
+def by_customer_currency(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date
+) -> duckdb.DuckDBPyRelation:
+    """One row per customer and currency with open items at the as-of date."""
+    return con.execute(
+        _aggregate_sql() + " ORDER BY overdue DESC, customer_number", {"as_of": as_of}
+    )
+
+
+def customers(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[dict[str, Any]]:
+    """Every customer with open items: per-currency balance and overdue (DESIGN 13)."""
+    cursor = con.execute(
+        _aggregate_sql() + " ORDER BY customer_number, currency", {"as_of": as_of}
+    )
+    names = [d[0] for d in cursor.description]
+    merged: dict[str, dict[str, Any]] = {}
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        entry = merged.setdefault(
+            row["customer_number"],
+            {
+                "customer_number": row["customer_number"],
+                "name": row["name"],
+                "balance": {},
+                "overdue": {},
+                "oldest_due_date": None,
+                "items_open": 0,
+                "items_overdue": 0,
+            },
+        )
+        entry["balance"][row["currency"]] = money.to_cents(row["balance"])
+        if row["items_overdue"]:
+            entry["overdue"][row["currency"]] = money.to_cents(row["overdue"])
+        oldest = row["oldest_due_date"]
+        if oldest and (
+            entry["oldest_due_date"] is None or oldest < entry["oldest_due_date"]
+        ):
+            entry["oldest_due_date"] = oldest
+        entry["items_open"] += row["items_open"]
+        entry["items_overdue"] += row["items_overdue"]
+    return list(merged.values())
+
+
+def totals(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date
+) -> dict[str, dict[str, Decimal]]:
+    """Workspace totals per currency: balance, overdue and each aging bucket."""
+    keys = ["balance", "overdue", *(key for key, _ in ledger.BUCKETS)]
+    sums = ", ".join(f"coalesce(sum({k}), 0) AS {k}" for k in keys)
+    rows = con.execute(
+        f"SELECT currency, {sums} FROM ({_aggregate_sql()}) GROUP BY currency "
+        "ORDER BY currency",
+        {"as_of": as_of},
+    ).fetchall()
+    return {
+        row[0]: {
+            key: money.to_cents(value) for key, value in zip(keys, row[1:], strict=True)
+        }
+        for row in rows
+    }
+
+
+def aging_long(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple]:
+    """(bucket, currency, amount) for the aging chart, owed amounts only."""
+    return con.execute(
+        f"""
+        SELECT {ledger.bucket_sql()} AS bucket, currency, sum(open_amount)
+        FROM ({ledger.items_at()}) WHERE open_amount > 0
+        GROUP BY ALL ORDER BY currency
+        """,
+        {"as_of": as_of},
+    ).fetchall()

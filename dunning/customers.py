@@ -1,0 +1,138 @@
+"""Customer records: details, payment terms, penalty settings, contacts, items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import duckdb
+
+from dunning import ledger
+from dunning.errors import InvalidValue, NotFound
+
+PENALTY_RULES = ("fr_legal", "de_legal", "uk_legal", "fixed", "none")
+LANGUAGES = ("fr", "en")
+EDITABLE = (
+    "name",
+    "phone",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "language",
+    "currency",
+    "payment_terms_days",
+    "segment",
+    "account_manager",
+    "penalty_rule",
+    "penalty_rate",
+    "indemnity_enabled",
+    "is_consumer",
+    "in_insolvency",
+)
+
+
+def _rows(cursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def get(con: duckdb.DuckDBPyConnection, customer_number: str) -> dict[str, Any]:
+    """One customer's record."""
+    rows = _rows(
+        con.execute(
+            "SELECT * FROM customers WHERE customer_number = ?", [customer_number]
+        )
+    )
+    if not rows:
+        raise NotFound(
+            f"No customer has the number {customer_number!r}. Customer numbers are "
+            "kept as text: check leading zeros."
+        )
+    return rows[0]
+
+
+def listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every customer: number and name, for pickers."""
+    return _rows(
+        con.execute(
+            "SELECT customer_number, name, needs_review FROM customers "
+            "ORDER BY customer_number"
+        )
+    )
+
+
+def contacts(con: duckdb.DuckDBPyConnection, customer_number: str) -> list[dict]:
+    """The customer's contacts, dunning contact first."""
+    return _rows(
+        con.execute(
+            """
+            SELECT contact_id, name, role, email, phone FROM contacts
+            WHERE customer_number = ?
+            ORDER BY CASE role WHEN 'dunning' THEN 0 WHEN 'billing' THEN 1
+                     WHEN 'management' THEN 2 ELSE 3 END, contact_id
+            """,
+            [customer_number],
+        )
+    )
+
+
+def open_items(
+    con: duckdb.DuckDBPyConnection, customer_number: str, as_of: dt.date
+) -> list[dict[str, Any]]:
+    """The customer's open items at the as-of date, oldest due date first."""
+    return _rows(
+        con.execute(
+            f"SELECT *, {ledger.bucket_sql()} AS bucket FROM ({ledger.items_at()}) "
+            "WHERE customer_number = $customer ORDER BY due_date NULLS LAST, doc_number",
+            {"as_of": as_of, "customer": customer_number},
+        )
+    )
+
+
+def update(
+    con: duckdb.DuckDBPyConnection, customer_number: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Change a customer's details and settings after checking every value."""
+    get(con, customer_number)
+    clean = {key: _checked(key, value) for key, value in changes.items()}
+    if not clean:
+        return get(con, customer_number)
+    assignments = ", ".join(f"{key} = ?" for key in clean)
+    con.execute(
+        f"UPDATE customers SET {assignments}, needs_review = false, "
+        "updated_at = current_timestamp WHERE customer_number = ?",
+        [*clean.values(), customer_number],
+    )
+    return get(con, customer_number)
+
+
+def _checked(key: str, value: Any) -> Any:
+    """A value for one editable field, or InvalidValue saying what is expected."""
+    if key not in EDITABLE:
+        raise InvalidValue(f"The field {key!r} of a customer cannot be edited.")
+    if key == "language" and value not in LANGUAGES:
+        raise InvalidValue(f"Language {value!r}: use fr or en.")
+    if key == "penalty_rule" and value not in PENALTY_RULES:
+        raise InvalidValue(
+            f"Penalty rule {value!r}: use one of {', '.join(PENALTY_RULES)}."
+        )
+    if key == "payment_terms_days":
+        if not isinstance(value, int) or not 0 <= value <= 365:
+            raise InvalidValue(f"Payment terms {value!r}: give 0 to 365 days.")
+    if key == "penalty_rate" and value not in (None, ""):
+        try:
+            rate = Decimal(str(value).replace(",", "."))
+        except InvalidOperation as error:
+            raise InvalidValue(
+                f"Penalty rate {value!r} is not a number: give an annual % (e.g. 12.5)."
+            ) from error
+        if not Decimal(0) <= rate <= Decimal(100):
+            raise InvalidValue(f"Penalty rate {value!r}: give 0 to 100 (% a year).")
+        return rate
+    if key == "currency" and (not isinstance(value, str) or len(value) != 3):
+        raise InvalidValue(f"Currency {value!r}: use a 3-letter ISO code like EUR.")
+    if isinstance(value, str):
+        return value.strip() or None
+    return value

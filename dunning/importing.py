@@ -1,0 +1,1540 @@
+"""Ledger import: a file of items, customers or contacts into the workspace.
+
+The file is staged as text, each mapped column is parsed with the one convention
+detected over the whole column, every row that cannot be used becomes a problem
+(line, column, value, message), and what is valid is written in one transaction.
+A preview runs the same steps and rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from babel import numbers as babel_numbers
+
+from dunning import clock, columns, lettering, parsing, sources, store
+from dunning.errors import AlreadyImported, AmbiguousDateOrder, ImportRefused
+
+log = logging.getLogger(__name__)
+
+MODES = ("replace", "append")
+
+# Values of a document-type column, normalised (lower case, no accents).
+DOC_TYPES = {
+    "invoice": [
+        "facture",
+        "fa",
+        "fac",
+        "fact",
+        "invoice",
+        "inv",
+        "bill",
+        "debit",
+        "facture client",
+        "note de debit",
+    ],
+    "credit_note": [
+        "avoir",
+        "av",
+        "credit note",
+        "credit",
+        "cn",
+        "credit memo",
+        "note de credit",
+        "avoir client",
+        "refund",
+    ],
+    "payment": [
+        "reglement",
+        "rg",
+        "paiement",
+        "payment",
+        "pmt",
+        "virement",
+        "encaissement",
+        "cheque",
+        "receipt",
+        "acompte",
+        "prelevement",
+    ],
+    "adjustment": [
+        "od",
+        "adjustment",
+        "ajustement",
+        "regularisation",
+        "ecart",
+        "write off",
+        "operation diverse",
+    ],
+}
+
+# Values of a status column and the qualification they mean. "skip" rows are
+# documents that were cancelled and are never items.
+STATUSES = {
+    "disputed": ["litige", "en litige", "conteste", "disputed", "dispute", "contested"],
+    "promised": ["promesse", "promesse de paiement", "promised", "promise to pay"],
+    "litigation": ["contentieux", "litigation", "legal", "procedure", "huissier"],
+    "ignored": ["ignore", "ignored", "ne pas relancer", "do not chase"],
+    "skip": [
+        "annule",
+        "annulee",
+        "annule e",
+        "cancelled",
+        "canceled",
+        "void",
+        "voided",
+        "supprime",
+        "supprimee",
+        "deleted",
+    ],
+}
+YES = ["oui", "o", "yes", "y", "true", "vrai", "1", "x"]
+
+CONTACT_ROLES = {
+    "dunning": ["relance", "recouvrement", "dunning", "collections", "credit"],
+    "billing": [
+        "facturation",
+        "comptabilite",
+        "compta",
+        "billing",
+        "invoicing",
+        "accounts payable",
+        "accounting",
+    ],
+    "management": ["direction", "dirigeant", "gerant", "management", "ceo", "manager"],
+}
+
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_TOTAL = re.compile(r"(?i)^(sous[ -]?)?(total|totaux|subtotal|grand total)\b")
+
+CURRENCIES = set(babel_numbers.list_currencies())
+CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "CHF": "CHF"}
+
+PREVIEW_ROWS = 20
+STAGING = "staging_source"
+
+
+@dataclass
+class Options:
+    """How to import a file; every field has the value a newcomer would want."""
+
+    kind: str = "auto"
+    fmt: str = "auto"
+    mapping: dict[str, str] | str | None = None
+    date_order: str | None = None
+    payment_terms_days: int | None = None
+    mode: str = "replace"
+    as_of: dt.date | None = None
+    force: bool = False
+    file_name: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    load_valid_rows: bool = True
+    save_mapping_as: str | None = None
+
+
+@dataclass
+class Problem:
+    """A row or value the import could not use as it is."""
+
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    """What an import read, detected, loaded and refused."""
+
+    file_name: str
+    format: str
+    kind: str
+    mode: str
+    columns: list[str]
+    mapping: dict[str, str]
+    detected: dict[str, Any]
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    import_id: int | None = None
+    committed: bool = False
+    customers_created: int = 0
+    items_closed: int = 0
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [p.as_dict() for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return [p.as_dict() for p in self.problems if p.severity == "warning"]
+
+    def as_json(self) -> dict[str, Any]:
+        """The command line's JSON form (DESIGN 13)."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "import_id": self.import_id,
+            "kind": self.kind,
+            "format": self.format,
+            "mapping": self.mapping,
+            "detected": self.detected,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection, path: str | Path, options: Options | None = None
+) -> Report:
+    """Import a file and store what is valid, in one transaction."""
+    return run(con, Path(path), options or Options(), commit=True)
+
+
+def preview_file(
+    con: duckdb.DuckDBPyConnection, path: str | Path, options: Options | None = None
+) -> Report:
+    """Run the whole import and roll it back: detected settings, problems, preview."""
+    return run(con, Path(path), options or Options(), commit=False)
+
+
+def run(
+    con: duckdb.DuckDBPyConnection, path: Path, options: Options, commit: bool
+) -> Report:
+    """Stage, parse, check and (when `commit`) store one file."""
+    _check_options(options)
+    _check_readable(path)
+    file_name = options.file_name or path.name
+    digest = sources.file_hash(path)
+    if commit and not options.force:
+        _refuse_reimport(con, digest, file_name)
+    fmt = sources.detect_format(path, options.fmt)
+    started = dt.datetime.now()
+
+    # Staging only creates temporary tables: it runs before the transaction so a
+    # reader retry (DuckDB aborts a transaction on any failed statement) is possible.
+    source = _stage(con, path, fmt, options)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        report = _run_in_transaction(con, source, options, file_name)
+        if commit and _should_store(report, options):
+            _record_import(con, report, digest, started)
+            if options.save_mapping_as:
+                columns.save(con, options.save_mapping_as, report.kind, report.mapping)
+            con.execute("COMMIT")
+            report.committed = True
+        else:
+            con.execute("ROLLBACK")
+    except duckdb.Error as error:
+        con.execute("ROLLBACK")
+        raise ImportRefused(
+            f"{file_name} could not be imported: {str(error).splitlines()[0]}. "
+            "Nothing was changed in the workspace."
+        ) from error
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if report.committed:
+        log.info(
+            "import %s: %s loaded, %s rejected",
+            report.import_id,
+            report.rows_loaded,
+            report.rows_rejected,
+        )
+    return report
+
+
+def _should_store(report: Report, options: Options) -> bool:
+    return report.rows_rejected == 0 or options.load_valid_rows
+
+
+def _check_options(options: Options) -> None:
+    if options.mode not in MODES:
+        raise ImportRefused(f"Unknown mode {options.mode!r}: use replace or append.")
+    if options.kind not in ("auto", *columns.KINDS):
+        raise ImportRefused(
+            f"Unknown kind {options.kind!r}: use auto, items, customers or contacts."
+        )
+    if options.date_order not in (None, *parsing.DATE_ORDERS):
+        raise ImportRefused(
+            f"Unknown date order {options.date_order!r}: use dmy, mdy or ymd."
+        )
+    terms = options.payment_terms_days
+    if terms is not None and not 0 <= int(terms) <= 365:
+        raise ImportRefused(
+            f"Payment terms of {terms} days are out of range: give 0 to 365 days."
+        )
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise ImportRefused(f"{path} does not exist. Check the file name and folder.")
+    if path.is_dir():
+        raise ImportRefused(f"{path} is a folder; give the ledger file inside it.")
+    if path.stat().st_size == 0:
+        raise ImportRefused(f"{path.name} is empty (0 bytes): export the ledger again.")
+
+
+def _refuse_reimport(con, digest: str, file_name: str) -> None:
+    row = con.execute(
+        "SELECT import_id, file_name, finished_at FROM imports WHERE file_hash = ? "
+        "ORDER BY import_id DESC LIMIT 1",
+        [digest],
+    ).fetchone()
+    if row:
+        import_id, earlier_name, finished = row
+        raise AlreadyImported(
+            f"{file_name} has the same content as {earlier_name}, already imported on "
+            f"{finished:%Y-%m-%d %H:%M} (import #{import_id}). Import it again only "
+            "on purpose: tick 'import again' or pass --force."
+        )
+
+
+# ---------------------------------------------------------------------------
+# The steps inside the transaction
+
+
+def _stage(con, path: Path, fmt: str, options: Options) -> sources.Source:
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    try:
+        return sources.stage(
+            con,
+            path,
+            fmt,
+            STAGING,
+            columns.looks_like_header,
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+        )
+    except duckdb.Error as error:
+        raise ImportRefused(
+            f"{path.name} could not be read: {str(error).splitlines()[0]}. "
+            "Nothing was changed in the workspace."
+        ) from error
+    except UnicodeDecodeError as error:
+        raise ImportRefused(
+            f"{path.name} is not in the {error.encoding} encoding (byte "
+            f"{error.object[error.start]:#04x} at offset {error.start}); give the "
+            "right encoding (--encoding cp1252, utf-8, iso-8859-15)."
+        ) from error
+
+
+def _run_in_transaction(con, source, options, file_name) -> Report:
+    fmt = source.format
+    kind, mapping = _resolve_mapping(con, source, options)
+    report = Report(
+        file_name=file_name,
+        format=fmt,
+        kind=kind,
+        mode=options.mode,
+        columns=source.columns,
+        mapping=mapping,
+        detected={
+            "encoding": source.encoding,
+            "delimiter": source.delimiter,
+            "header_line": source.header_line,
+        },
+        rows_read=source.rows + len(source.malformed),
+    )
+    for bad in source.malformed:
+        report.problems.append(
+            Problem(
+                bad["line"],
+                None,
+                None,
+                "the line does not split into the header's columns "
+                f"({bad['message'].splitlines()[0]}); check its quotes and separators",
+            )
+        )
+    if kind == "items":
+        _import_items(con, source, report, options)
+    elif kind == "customers":
+        _import_customers(con, source, report, options)
+    else:
+        _import_contacts(con, source, report, options)
+    report.rows_rejected = len(
+        {p.line for p in report.problems if p.severity == "error"}
+    )
+    return report
+
+
+def _resolve_mapping(con, source: sources.Source, options: Options):
+    """The kind of file and the field -> column mapping to use."""
+    if source.format == "fec":
+        return "items", {name: name for name in source.columns}
+    given = options.mapping
+    kind = options.kind
+    if isinstance(given, str):
+        saved_kind, given = _named_mapping(con, given)
+        kind = saved_kind if kind == "auto" else kind
+    if given:
+        mapping = dict(given)
+        kind = columns.detect_kind(mapping) if kind == "auto" else kind
+    else:
+        guess = columns.auto_mapping(source.columns)
+        kind = columns.detect_kind(guess) if kind == "auto" else kind
+        mapping = columns.auto_mapping(source.columns, kind)
+    mapping = {f: c for f, c in mapping.items() if c}
+    columns.check_mapping(mapping, source.columns, kind)
+    return kind, mapping
+
+
+def _named_mapping(con, name: str) -> tuple[str, dict[str, str]]:
+    path = Path(name)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ImportRefused(
+                f"The mapping file {path} cannot be read as JSON ({error})."
+            ) from error
+        if not isinstance(data, dict):
+            raise ImportRefused(
+                f"The mapping file {path} must hold an object of field: column."
+            )
+        fields = data.get("mapping", data)
+        return data.get("kind", "auto"), {str(k): str(v) for k, v in fields.items()}
+    return columns.load(con, name)
+
+
+# ---------------------------------------------------------------------------
+# Conventions
+
+
+def _column_sql(source: sources.Source, mapping: dict[str, str], name: str) -> str:
+    column = mapping.get(name)
+    return source.column_id(column) if column else "NULL::VARCHAR"
+
+
+def _number_conventions(con, source, mapping, fields, report):
+    conventions = {}
+    for name in fields:
+        if name not in mapping:
+            continue
+        column = source.column_id(mapping[name])
+        found = parsing.detect_number(con, source.table, column)
+        conventions[name] = found
+        report.detected[f"{name}_decimal_mark"] = found.decimal
+        if found.note:
+            report.problems.append(
+                Problem(None, mapping[name], None, f"{found.note}.", "warning")
+            )
+    return conventions
+
+
+def _date_conventions(con, source, mapping, fields, options, report):
+    """The day/month order of each date column, asking when it cannot be decided."""
+    serials = source.format == "excel"
+    found = {}
+    for name in fields:
+        if name in mapping:
+            column = source.column_id(mapping[name])
+            found[name] = parsing.detect_date(con, source.table, column, serials)
+    settled = {c.order for c in found.values() if c.settled and c.order}
+    ambiguous = [mapping[n] for n, c in found.items() if c.ambiguous]
+    orders = {}
+    for name, convention in found.items():
+        order = convention.order
+        if options.date_order:
+            order = options.date_order if options.date_order != "ymd" else order
+        elif not convention.settled and convention.ambiguous:
+            if len(settled) != 1:
+                raise AmbiguousDateOrder(
+                    f"The dates in column(s) {', '.join(ambiguous)} can be read "
+                    "day-first or month-first (e.g. 03/04/2025), and no value "
+                    "decides it. Choose the date order: dmy or mdy (--date-order).",
+                    ambiguous,
+                )
+            order = next(iter(settled))
+        orders[name] = order
+        report.detected[f"{name}_order"] = order
+    return orders, serials
+
+
+# ---------------------------------------------------------------------------
+# Items
+
+
+def _items_select(source, mapping, numbers, orders, serials) -> str:
+    """SQL selecting the file's item rows as typed fields, raw text kept beside."""
+
+    def text(name: str) -> str:
+        return parsing.clean(_column_sql(source, mapping, name))
+
+    def number(name: str) -> str:
+        if name not in mapping:
+            return "NULL::DECIMAL(18,2)"
+        return parsing.number_sql(_column_sql(source, mapping, name), numbers[name])
+
+    def date(name: str) -> str:
+        if name not in mapping:
+            return "NULL::DATE"
+        return parsing.date_sql(
+            _column_sql(source, mapping, name), orders[name], serials
+        )
+
+    return f"""
+        SELECT line,
+          {text("customer_number")} AS customer_number,
+          {text("customer_name")} AS customer_name,
+          {text("doc_type")} AS doc_type_raw,
+          {text("doc_number")} AS doc_number,
+          {text("reference")} AS reference,
+          {date("issue_date")} AS issue_date, {text("issue_date")} AS issue_raw,
+          {date("due_date")} AS due_date, {text("due_date")} AS due_raw,
+          {number("amount")} AS amount, {text("amount")} AS amount_raw,
+          {number("open_amount")} AS open_amount, {text("open_amount")} AS open_raw,
+          {text("currency")} AS currency_raw,
+          {date("paid_date")} AS paid_date, {text("paid_date")} AS paid_raw,
+          {text("status")} AS status_raw,
+          {text("disputed")} AS disputed_raw,
+          {text("letter")} AS letter,
+          NULL::DATE AS entry_date,
+          {text("segment")} AS segment,
+          {text("account_manager")} AS account_manager,
+          {text("country")} AS country,
+          {text("language")} AS language,
+          {text("email")} AS email,
+          {text("contact_name")} AS contact_name,
+          {text("phone")} AS phone
+        FROM {source.table}
+    """
+
+
+def _fec_select(source: sources.Source) -> str:
+    """SQL selecting the customer lines of a FEC as item rows.
+
+    Only 411 accounts with an auxiliary account are customer lines; the other legs
+    of each entry (sales, VAT, bank) are ignored. Amounts are Debit - Credit, or the
+    foreign amount with that sign when Montantdevise/Idevise are filled.
+    """
+    required = ["CompteNum", "CompAuxNum", "PieceRef", "PieceDate", "Debit", "Credit"]
+    lookup = {c.lower(): c for c in source.columns}
+    missing = [name for name in required if name.lower() not in lookup]
+    if missing:
+        raise ImportRefused(
+            f"This FEC lacks the column(s) {', '.join(missing)}; a FEC has 18 "
+            "columns from JournalCode to Idevise. Export it again from the accounts."
+        )
+
+    def col(name: str) -> str:
+        column = lookup.get(name.lower())
+        return parsing.clean(source.column_id(column)) if column else "NULL::VARCHAR"
+
+    comma = parsing.NumberConvention(",", True)
+    debit = f"coalesce({parsing.number_sql(col('Debit'), comma)}, 0)"
+    credit = f"coalesce({parsing.number_sql(col('Credit'), comma)}, 0)"
+    foreign = parsing.number_sql(col("Montantdevise"), comma)
+    book = f"({debit} - {credit})"
+    amount = (
+        f"CASE WHEN {col('Idevise')} IS NOT NULL AND {foreign} IS NOT NULL "
+        f"THEN abs({foreign}) * sign({book}) ELSE {book} END"
+    )
+    doc_type = (
+        f"CASE WHEN {book} >= 0 THEN 'invoice' "
+        f"WHEN upper({col('PieceRef')}) LIKE 'AV%' "
+        f"OR lower({col('EcritureLib')}) LIKE '%avoir%' THEN 'credit_note' "
+        "ELSE 'payment' END"
+    )
+    return f"""
+        SELECT line,
+          {col("CompAuxNum")} AS customer_number,
+          {col("CompAuxLib")} AS customer_name,
+          {doc_type} AS doc_type_raw,
+          {col("PieceRef")} AS doc_number,
+          {col("EcritureLib")} AS reference,
+          {parsing.date_sql(col("PieceDate"), None)} AS issue_date,
+          {col("PieceDate")} AS issue_raw,
+          NULL::DATE AS due_date, NULL::VARCHAR AS due_raw,
+          {amount} AS amount, {col("Debit")} AS amount_raw,
+          NULL::DECIMAL(18,2) AS open_amount, NULL::VARCHAR AS open_raw,
+          {col("Idevise")} AS currency_raw,
+          NULL::DATE AS paid_date, NULL::VARCHAR AS paid_raw,
+          NULL::VARCHAR AS status_raw, NULL::VARCHAR AS disputed_raw,
+          {col("EcritureLet")} AS letter,
+          {parsing.date_sql(col("EcritureDate"), None)} AS entry_date,
+          NULL::VARCHAR AS segment, NULL::VARCHAR AS account_manager,
+          NULL::VARCHAR AS country, NULL::VARCHAR AS language,
+          NULL::VARCHAR AS email, NULL::VARCHAR AS contact_name,
+          NULL::VARCHAR AS phone
+        FROM {source.table}
+        WHERE {col("CompteNum")} LIKE '411%' AND {col("CompAuxNum")} IS NOT NULL
+    """
+
+
+def _value_case(expr: str, table: dict[str, list[str]], default: str) -> str:
+    """SQL mapping free-text values to canonical names through a synonym table."""
+    key = f"trim(regexp_replace(lower(strip_accents({expr})), '[^a-z0-9]+', ' ', 'g'))"
+    whens = []
+    for canonical, names in table.items():
+        listed = ", ".join(f"'{n}'" for n in [*names, canonical.replace("_", " ")])
+        whens.append(f"WHEN {key} IN ({listed}) THEN '{canonical}'")
+    return f"CASE {' '.join(whens)} ELSE {default} END"
+
+
+def _import_items(con, source, report: Report, options: Options) -> None:
+    mapping = report.mapping
+    settings = store.settings(con, "defaults.")
+    default_currency = settings["defaults.currency"]
+    terms = options.payment_terms_days
+    if terms is None:
+        terms = store.get_setting(con, "import.payment_terms_days")
+
+    # 1. Typed fields, each column parsed with its own convention.
+    if source.format == "fec":
+        select = _fec_select(source)
+        report.detected["decimal_mark"] = ","
+        report.detected["date_format"] = "yyyymmdd"
+    else:
+        numbers = _number_conventions(
+            con, source, mapping, ["amount", "open_amount"], report
+        )
+        orders, serials = _date_conventions(
+            con,
+            source,
+            mapping,
+            ["issue_date", "due_date", "paid_date"],
+            options,
+            report,
+        )
+        select = _items_select(source, mapping, numbers, orders, serials)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staging_typed AS {select}")
+
+    # 2. Canonical document type, sign, currency, status and due date.
+    doc_type = _value_case("doc_type_raw", DOC_TYPES, "NULL")
+    status = _value_case("status_raw", STATUSES, "NULL")
+    value = "coalesce(open_amount, amount)"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE staging_items AS
+        SELECT *,
+          CASE WHEN kind_given IN ('credit_note', 'payment') AND {value} > 0
+               THEN -1 ELSE 1 END AS sign_fix,
+          coalesce(kind_given, CASE WHEN {value} < 0 THEN 'credit_note'
+                                    ELSE 'invoice' END) AS doc_type,
+          CASE WHEN currency_raw IS NULL THEN $default_currency
+               WHEN currency_raw IN ('€') THEN 'EUR'
+               WHEN currency_raw IN ('$', 'US$') THEN 'USD'
+               WHEN currency_raw IN ('£') THEN 'GBP'
+               ELSE upper(currency_raw) END AS currency,
+          CASE WHEN status_kind = 'skip' THEN NULL
+               WHEN status_kind IS NOT NULL THEN status_kind
+               WHEN {_value_case("disputed_raw", {"yes": YES}, "NULL")} = 'yes'
+                 THEN 'disputed'
+               ELSE 'open' END AS status,
+          status_kind = 'skip' AS cancelled,
+          CASE WHEN due_date IS NULL AND issue_date IS NOT NULL
+                    AND $terms IS NOT NULL
+               THEN issue_date + CAST($terms AS INTEGER) END AS derived_due
+        FROM (SELECT *, {doc_type} AS kind_given, {status} AS status_kind
+              FROM staging_typed)
+        """,
+        {"default_currency": default_currency, "terms": terms},
+    )
+
+    # 3. Problems: rejected rows (errors) and rows loaded with a remark (warnings).
+    _collect_item_problems(con, report, mapping, terms)
+
+    # 4. Rows to load, lettering groups settled, then the workspace updated.
+    rejected = {p.line for p in report.problems if p.severity == "error"}
+    con.execute("CREATE OR REPLACE TEMP TABLE staging_rejected (line BIGINT)")
+    if rejected:
+        con.executemany(
+            "INSERT INTO staging_rejected VALUES (?)", [[line] for line in rejected]
+        )
+    _build_incoming(con, source.format == "fec")
+    _settle_lettering(con)
+    _due_date_warnings(con, report, terms)
+    report.preview = _preview(con, "staging_incoming")
+    _write_items(con, report, options, settings)
+
+
+def _collect_item_problems(con, report: Report, mapping, terms) -> None:
+    """Every reason a row is refused or loaded with a remark, with its line."""
+    label = {f: mapping.get(f, f) for f in columns.ALIASES}
+    is_total = (
+        "(doc_number IS NULL AND (regexp_matches(coalesce(customer_number, ''), $total)"
+        " OR regexp_matches(coalesce(customer_name, ''), $total)"
+        " OR customer_number IS NULL))"
+    )
+    checks = [
+        (
+            "error",
+            f"customer_number IS NULL AND NOT {is_total}",
+            "customer_number",
+            "NULL",
+            "'no customer number: fill the customer column for this row'",
+        ),
+        (
+            "error",
+            f"doc_number IS NULL AND NOT {is_total}",
+            "doc_number",
+            "NULL",
+            "'no document number: every item needs its invoice or credit note number'",
+        ),
+        (
+            "error",
+            "amount_raw IS NOT NULL AND amount IS NULL",
+            "amount",
+            "amount_raw",
+            "'''' || amount_raw || ''' is not an amount: write it like 1234.56 or "
+            "1 234,56 (the column''s decimal mark), at most two decimals'",
+        ),
+        (
+            "error",
+            "open_raw IS NOT NULL AND open_amount IS NULL",
+            "open_amount",
+            "open_raw",
+            "'''' || open_raw || ''' is not an amount: write it like 1234.56 or "
+            "1 234,56 (the column''s decimal mark), at most two decimals'",
+        ),
+        (
+            "error",
+            f"amount_raw IS NULL AND open_raw IS NULL AND NOT {is_total}",
+            "amount",
+            "NULL",
+            "'no amount: the row has neither an amount nor an open amount'",
+        ),
+        (
+            "error",
+            "NOT list_contains($currencies, currency)",
+            "currency",
+            "currency_raw",
+            "'unknown currency code ''' || currency_raw || ''': use an ISO code "
+            "such as EUR, USD or GBP'",
+        ),
+    ]
+    report_rows = []
+    for severity, condition, field_name, value_sql, message_sql in checks:
+        if field_name not in mapping and field_name in ("amount", "open_amount"):
+            if "amount_raw IS NULL AND open_raw IS NULL" not in condition:
+                continue
+        rows = con.execute(
+            f"SELECT line, {value_sql}, {message_sql} FROM staging_items "
+            f"WHERE {condition} ORDER BY line",
+            _params_used(
+                condition, total=_TOTAL.pattern, currencies=sorted(CURRENCIES)
+            ),
+        ).fetchall()
+        for line, value, message in rows:
+            report_rows.append(
+                Problem(line, label.get(field_name), value, message, severity)
+            )
+
+    # Duplicates of one document for one customer: the first row is kept.
+    duplicates = con.execute(
+        """
+        SELECT line, doc_number, first_line FROM (
+          SELECT line, doc_number,
+                 min(line) OVER (PARTITION BY customer_number, doc_type, doc_number)
+                   AS first_line
+          FROM staging_items
+          WHERE customer_number IS NOT NULL AND doc_number IS NOT NULL
+            AND NOT coalesce(cancelled, false) AND letter IS NULL)
+        WHERE line <> first_line ORDER BY line
+        """
+    ).fetchall()
+    for line, doc_number, first_line in duplicates:
+        report_rows.append(
+            Problem(
+                line,
+                label["doc_number"],
+                doc_number,
+                f"duplicate document {doc_number}: the same customer and document "
+                f"type already appear on line {first_line}; remove one of the rows",
+            )
+        )
+
+    # Remarks: rows skipped on purpose, dates that could not be used.
+    total_rows = con.execute(
+        f"SELECT line, coalesce(customer_number, customer_name) FROM staging_items "
+        f"WHERE {is_total} ORDER BY line",
+        {"total": _TOTAL.pattern},
+    ).fetchall()
+    for line, text in total_rows:
+        report_rows.append(
+            Problem(
+                line,
+                None,
+                text,
+                "total row ignored: it is a sum of the rows above, not an item",
+                "warning",
+            )
+        )
+    for line, doc_number, raw in con.execute(
+        "SELECT line, doc_number, status_raw FROM staging_items WHERE cancelled "
+        "ORDER BY line"
+    ).fetchall():
+        report_rows.append(
+            Problem(
+                line,
+                label["status"],
+                raw,
+                f"{doc_number} is cancelled ({raw}) and is not loaded as an item",
+                "warning",
+            )
+        )
+    for line, raw, what in con.execute(
+        """
+        SELECT line, issue_raw, 'issue date' FROM staging_items
+        WHERE issue_raw IS NOT NULL AND issue_date IS NULL
+        UNION ALL
+        SELECT line, paid_raw, 'paid date' FROM staging_items
+        WHERE paid_raw IS NOT NULL AND paid_date IS NULL
+        ORDER BY 1
+        """
+    ).fetchall():
+        field_name = "issue_date" if what == "issue date" else "paid_date"
+        report_rows.append(
+            Problem(
+                line,
+                label[field_name],
+                raw,
+                f"{what} '{raw}' is not a valid date; the item is loaded without it",
+                "warning",
+            )
+        )
+    if "issue_date" in mapping:
+        for (line,) in con.execute(
+            "SELECT line FROM staging_items WHERE issue_raw IS NULL "
+            "AND doc_number IS NOT NULL ORDER BY line"
+        ).fetchall():
+            report_rows.append(
+                Problem(
+                    line,
+                    label["issue_date"],
+                    None,
+                    "no issue date; the item is loaded without it",
+                    "warning",
+                )
+            )
+    report.problems.extend(sorted(report_rows, key=lambda p: p.line or 0))
+
+
+def _due_date_warnings(con, report: Report, terms) -> None:
+    """Owed items loaded without a usable due date, once lettering has settled."""
+    label = report.mapping.get("due_date", "due_date")
+    derived = "an unknown due date" if terms is None else f"issue date + {terms} days"
+    rows = con.execute(
+        """
+        SELECT s.line, s.doc_number, t.due_raw FROM staging_incoming s
+        JOIN staging_items t USING (line)
+        WHERE t.due_date IS NULL AND s.open_amount > 0
+          AND s.doc_type IN ('invoice', 'adjustment')
+        ORDER BY s.line
+        """
+    ).fetchall()
+    for line, doc_number, raw in rows:
+        what = "no due date" if raw is None else f"due date '{raw}' is not a valid date"
+        if terms is None:
+            message = (
+                f"{doc_number}: {what}; loaded with an unknown due date. It is not "
+                "dunned until it has one (enter it, or import with payment terms)."
+            )
+        else:
+            message = f"{doc_number}: {what}; due date set to {derived}."
+        report.problems.append(Problem(line, label, raw, message, "warning"))
+    if terms is not None and rows:
+        report.detected["due_dates_derived"] = len(rows)
+
+
+def _params_used(sql: str, **params) -> dict[str, Any]:
+    """The named parameters that a SQL text refers to (DuckDB refuses extra ones)."""
+    return {name: value for name, value in params.items() if f"${name}" in sql}
+
+
+def _build_incoming(con, is_fec: bool) -> None:
+    """The item rows to load: valid, not totals, not cancelled, signs fixed."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE staging_incoming AS
+        SELECT line, customer_number, customer_name, doc_type, doc_number, reference,
+               issue_date,
+               coalesce(due_date, derived_due) AS due_date,
+               CASE WHEN due_date IS NULL AND derived_due IS NULL THEN
+                    coalesce(due_raw, 'missing') END AS due_date_problem,
+               coalesce(amount, open_amount) * sign_fix AS amount,
+               CASE WHEN paid_date IS NOT NULL AND coalesce(open_amount, 0) = 0
+                    THEN coalesce(amount, open_amount)
+                    ELSE coalesce(open_amount, amount) END * sign_fix AS open_amount,
+               currency,
+               CASE WHEN paid_date IS NOT NULL AND coalesce(open_amount, 0) = 0
+                    THEN paid_date END AS paid_date,
+               status, letter, coalesce(entry_date, issue_date) AS letter_date,
+               segment, account_manager, country, language, email, contact_name, phone
+        FROM staging_items
+        WHERE customer_number IS NOT NULL AND doc_number IS NOT NULL
+          AND NOT coalesce(cancelled, false)
+          AND line NOT IN (SELECT line FROM staging_rejected)
+        """
+    )
+    if is_fec:
+        # A FEC may post one document in several customer lines: one item each.
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE staging_incoming AS
+            SELECT min(line) AS line, customer_number, any_value(customer_name)
+                     AS customer_name, doc_type, doc_number, any_value(reference)
+                     AS reference, min(issue_date) AS issue_date, min(due_date)
+                     AS due_date, any_value(due_date_problem) AS due_date_problem,
+                   sum(amount) AS amount, sum(open_amount) AS open_amount, currency,
+                   NULL::DATE AS paid_date, 'open' AS status, letter,
+                   max(letter_date) AS letter_date,
+                   NULL::VARCHAR AS segment, NULL::VARCHAR AS account_manager,
+                   NULL::VARCHAR AS country, NULL::VARCHAR AS language,
+                   NULL::VARCHAR AS email, NULL::VARCHAR AS contact_name,
+                   NULL::VARCHAR AS phone
+            FROM staging_incoming
+            GROUP BY customer_number, doc_type, doc_number, currency, letter
+            """
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE staging_allocations "
+        "(line BIGINT, paid_on DATE, amount DECIMAL(18,2), source_doc VARCHAR)"
+    )
+
+
+def _settle_lettering(con) -> None:
+    """Replace each lettered group by its open items and dated allocations."""
+    rows = con.execute(
+        "SELECT line, customer_number, currency, letter, doc_number, letter_date, "
+        "amount FROM staging_incoming WHERE letter IS NOT NULL"
+    ).fetchall()
+    if not rows:
+        return
+    outcome = lettering.reduce([lettering.Line(*row) for row in rows])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE staging_open (line BIGINT, open DECIMAL(18,2))"
+    )
+    con.executemany(
+        "INSERT INTO staging_open VALUES (?, ?)",
+        [[line, amount] for line, amount in outcome.open_amounts.items()],
+    )
+    con.execute(
+        "UPDATE staging_incoming SET open_amount = o.open FROM staging_open o "
+        "WHERE staging_incoming.line = o.line"
+    )
+    if outcome.consumed:
+        con.execute(
+            "DELETE FROM staging_incoming WHERE list_contains(?, line)",
+            [sorted(outcome.consumed)],
+        )
+    if outcome.allocations:
+        con.executemany(
+            "INSERT INTO staging_allocations VALUES (?, ?, ?, ?)",
+            [list(allocation) for allocation in outcome.allocations],
+        )
+
+
+def _preview(con, table: str) -> list[dict[str, Any]]:
+    cursor = con.execute(f"SELECT * FROM {table} ORDER BY line LIMIT {PREVIEW_ROWS}")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _write_items(con, report: Report, options: Options, settings) -> None:
+    """Customers, contacts, items and allocations, as one snapshot or appended."""
+    import_id = _next_import_id(con)
+    report.import_id = import_id
+    report.customers_created = _upsert_customers_from_items(con, import_id, settings)
+    _add_contacts_from_items(con, import_id)
+
+    if options.mode == "append":
+        _refuse_existing_documents(con, report)
+
+    # Same customer, type and number as a stored item: the item is updated in place
+    # so actions and selections that point to it keep pointing to it.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE staging_matched AS
+        SELECT s.line, i.item_id FROM staging_incoming s
+        JOIN items i USING (customer_number, doc_type, doc_number)
+        """
+    )
+    con.execute(
+        """
+        UPDATE items SET issue_date = s.issue_date, due_date = s.due_date,
+            amount = s.amount, open_amount = s.open_amount, currency = s.currency,
+            reference = s.reference, paid_date = s.paid_date,
+            status = CASE WHEN s.status <> 'open' THEN s.status ELSE items.status END,
+            due_date_problem = s.due_date_problem, import_id = $import_id,
+            line = s.line, closed_by_import = NULL
+        FROM staging_incoming s JOIN staging_matched m USING (line)
+        WHERE items.item_id = m.item_id
+        """,
+        {"import_id": import_id},
+    )
+    base = con.execute("SELECT coalesce(max(item_id), 0) FROM items").fetchone()[0]
+    con.execute(
+        """
+        INSERT INTO items (item_id, customer_number, doc_type, doc_number, issue_date,
+            due_date, amount, open_amount, currency, reference, paid_date, status,
+            due_date_problem, import_id, line)
+        SELECT $base + row_number() OVER (ORDER BY line), customer_number, doc_type,
+            doc_number, issue_date, due_date, amount, open_amount, currency,
+            reference, paid_date, status, due_date_problem, $import_id, line
+        FROM staging_incoming
+        WHERE line NOT IN (SELECT line FROM staging_matched)
+        """,
+        {"base": base, "import_id": import_id},
+    )
+
+    # Allocations of the loaded items are the file's, replacing earlier ones.
+    con.execute(
+        """
+        DELETE FROM allocations WHERE item_id IN (
+          SELECT item_id FROM items WHERE import_id = $import_id)
+        """,
+        {"import_id": import_id},
+    )
+    con.execute(
+        """
+        INSERT INTO allocations (item_id, paid_on, amount, source_doc, import_id)
+        SELECT i.item_id, a.paid_on, a.amount, a.source_doc, $import_id
+        FROM staging_allocations a
+        JOIN items i ON i.import_id = $import_id AND i.line = a.line
+        """,
+        {"import_id": import_id},
+    )
+    if options.mode == "replace":
+        report.items_closed = _close_missing_items(con, import_id, options)
+    report.rows_loaded = con.execute(
+        "SELECT count(*) FROM staging_incoming"
+    ).fetchone()[0]
+
+
+def _refuse_existing_documents(con, report: Report) -> None:
+    """In append mode a document already stored is a rejected row, not an update."""
+    clashes = con.execute(
+        """
+        SELECT s.line, s.doc_number, i.import_id FROM staging_incoming s
+        JOIN items i USING (customer_number, doc_type, doc_number) ORDER BY s.line
+        """
+    ).fetchall()
+    for line, doc_number, earlier in clashes:
+        report.problems.append(
+            Problem(
+                line,
+                report.mapping.get("doc_number", "doc_number"),
+                doc_number,
+                f"duplicate document {doc_number}: already in the workspace (import "
+                f"#{earlier}); import in replace mode to update it",
+            )
+        )
+    if clashes:
+        con.execute(
+            "DELETE FROM staging_incoming WHERE list_contains(?, line)",
+            [[line for line, _, _ in clashes]],
+        )
+
+
+def _close_missing_items(con, import_id: int, options: Options) -> int:
+    """A snapshot closes the stored items of its customers that it no longer lists.
+
+    They are kept (actions point to them) with the snapshot's date as paid date, so
+    replaying an earlier as-of date still shows them open.
+    """
+    closed_on = options.as_of or clock.today()
+    count = con.execute(
+        """
+        SELECT count(*) FROM items
+        WHERE customer_number IN (SELECT DISTINCT customer_number FROM staging_incoming)
+          AND coalesce(import_id, -1) <> $import_id AND open_amount <> 0
+          AND (paid_date IS NULL OR paid_date > $closed_on)
+        """,
+        {"import_id": import_id, "closed_on": closed_on},
+    ).fetchone()[0]
+    con.execute(
+        """
+        UPDATE items SET paid_date = $closed_on, closed_by_import = $import_id
+        WHERE customer_number IN (SELECT DISTINCT customer_number FROM staging_incoming)
+          AND coalesce(import_id, -1) <> $import_id AND open_amount <> 0
+          AND (paid_date IS NULL OR paid_date > $closed_on)
+        """,
+        {"import_id": import_id, "closed_on": closed_on},
+    )
+    return count
+
+
+def _next_import_id(con) -> int:
+    return con.execute("SELECT nextval('import_ids')").fetchone()[0]
+
+
+def _customer_defaults(settings) -> dict[str, Any]:
+    return {
+        "language": settings["defaults.language"],
+        "currency": settings["defaults.currency"],
+        "terms": settings["defaults.payment_terms_days"],
+        "rule": settings["defaults.penalty_rule"],
+        "indemnity": settings["defaults.indemnity_enabled"],
+    }
+
+
+def _upsert_customers_from_items(con, import_id: int, settings) -> int:
+    """Customers named by items: new ones get the defaults and are flagged."""
+    defaults = _customer_defaults(settings)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE staging_customers AS
+        SELECT customer_number, any_value(customer_name) AS name,
+               any_value(segment) AS segment,
+               any_value(account_manager) AS account_manager,
+               any_value(country) AS country,
+               any_value(lower(language)) AS language,
+               any_value(phone) AS phone,
+               mode(currency) AS currency
+        FROM staging_incoming GROUP BY customer_number
+        """
+    )
+    created = con.execute(
+        "SELECT count(*) FROM staging_customers WHERE customer_number NOT IN "
+        "(SELECT customer_number FROM customers)"
+    ).fetchone()[0]
+    con.execute(
+        """
+        INSERT INTO customers (customer_number, name, phone, country, language,
+            currency, payment_terms_days, segment, account_manager, penalty_rule,
+            indemnity_enabled, needs_review, created_by_import)
+        SELECT customer_number, name, phone, country,
+               CASE WHEN language IN ('fr', 'en') THEN language ELSE $language END,
+               coalesce(currency, $currency), $terms, segment, account_manager,
+               $rule, $indemnity, true, $import_id
+        FROM staging_customers
+        WHERE customer_number NOT IN (SELECT customer_number FROM customers)
+        """,
+        {**defaults, "import_id": import_id},
+    )
+    con.execute(
+        """
+        UPDATE customers SET
+            name = coalesce(s.name, customers.name),
+            segment = coalesce(s.segment, customers.segment),
+            account_manager = coalesce(s.account_manager, customers.account_manager),
+            country = coalesce(s.country, customers.country),
+            phone = coalesce(s.phone, customers.phone),
+            updated_at = current_timestamp
+        FROM staging_customers s
+        WHERE customers.customer_number = s.customer_number
+          AND coalesce(customers.created_by_import, -1) <> $import_id
+        """,
+        {"import_id": import_id},
+    )
+    return created
+
+
+def _add_contacts_from_items(con, import_id: int) -> None:
+    """A ledger with contact columns adds each customer's contact once."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT customer_number, contact_name, email FROM staging_incoming
+        WHERE email IS NOT NULL OR contact_name IS NOT NULL
+        """
+    ).fetchall()
+    for customer_number, name, email in rows:
+        checked = _check_contact(name, email)
+        if checked is None:
+            continue
+        name, addresses = checked
+        for address in addresses or [None]:
+            exists = con.execute(
+                "SELECT count(*) FROM contacts WHERE customer_number = ? AND "
+                "coalesce(email, '') = coalesce(?, '') AND "
+                "coalesce(name, '') = coalesce(?, '')",
+                [customer_number, address, name],
+            ).fetchone()[0]
+            if not exists:
+                con.execute(
+                    "INSERT INTO contacts (customer_number, name, role, email, "
+                    "import_id) VALUES (?, ?, NULL, ?, ?)",
+                    [customer_number, name, address, import_id],
+                )
+
+
+# ---------------------------------------------------------------------------
+# Customers and contacts files
+
+
+def _text_rows(con, source, mapping, fields) -> list[dict[str, Any]]:
+    select = ", ".join(
+        f"{parsing.clean(_column_sql(source, mapping, f))} AS {f}" for f in fields
+    )
+    cursor = con.execute(f"SELECT line, {select} FROM {source.table} ORDER BY line")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _import_customers(con, source, report: Report, options: Options) -> None:
+    """Customer records: created or updated field by field, by customer number."""
+    mapping = report.mapping
+    fields = [f for f in columns.KIND_FIELDS["customers"]]
+    rows = _text_rows(con, source, mapping, fields)
+    settings = store.settings(con, "defaults.")
+    import_id = _next_import_id(con)
+    report.import_id = import_id
+    loaded = 0
+    seen: dict[str, int] = {}
+    for row in rows:
+        record, problems = _customer_record(row, mapping, seen)
+        report.problems.extend(problems)
+        if record is None:
+            continue
+        seen[record["customer_number"]] = row["line"]
+        _store_customer(con, record, settings, import_id)
+        if row.get("email") or row.get("contact_name"):
+            _store_contacts(
+                con, record["customer_number"], row, None, import_id, report
+            )
+        loaded += 1
+    report.rows_loaded = loaded
+    report.preview = rows[:PREVIEW_ROWS]
+
+
+def _customer_record(row, mapping, seen):
+    """A customer row checked and converted; problems for what is wrong in it."""
+    line = row["line"]
+    number = row["customer_number"]
+    if number is None:
+        if _TOTAL.match(str(row.get("customer_name") or "")):
+            return None, []
+        return None, [
+            Problem(line, mapping["customer_number"], None, "no customer number")
+        ]
+    if number in seen:
+        return None, [
+            Problem(
+                line,
+                mapping["customer_number"],
+                number,
+                f"customer {number} appears twice (first on line {seen[number]}); "
+                "keep one row per customer",
+            )
+        ]
+    problems = []
+    record = {k: row.get(k) for k in columns.KIND_FIELDS["customers"]}
+    language = (row.get("language") or "").strip().lower()[:2] or None
+    if language and language not in ("fr", "en"):
+        problems.append(
+            Problem(
+                line,
+                mapping.get("language"),
+                row.get("language"),
+                "language must be fr or en; the workspace default is used",
+                "warning",
+            )
+        )
+        language = None
+    record["language"] = language
+    currency = (row.get("currency") or "").strip().upper() or None
+    if currency and currency not in CURRENCIES:
+        return None, [
+            Problem(
+                line,
+                mapping.get("currency"),
+                row.get("currency"),
+                f"unknown currency code '{row.get('currency')}': use an ISO code "
+                "such as EUR, USD or GBP",
+            )
+        ]
+    record["currency"] = currency
+    terms = row.get("payment_terms_days")
+    if terms is not None:
+        digits = re.match(r"^\s*(\d{1,3})", terms)
+        if not digits:
+            return None, [
+                Problem(
+                    line,
+                    mapping.get("payment_terms_days"),
+                    terms,
+                    f"payment terms '{terms}' are not a number of days (e.g. 30)",
+                )
+            ]
+        record["payment_terms_days"] = int(digits.group(1))
+    rule = row.get("penalty_rule")
+    if rule is not None and rule not in (
+        "fr_legal",
+        "de_legal",
+        "uk_legal",
+        "fixed",
+        "none",
+    ):
+        return None, [
+            Problem(
+                line,
+                mapping.get("penalty_rule"),
+                rule,
+                "penalty rule must be fr_legal, de_legal, uk_legal, fixed or none",
+            )
+        ]
+    for flag in ("is_consumer", "in_insolvency"):
+        if row.get(flag) is not None:
+            record[flag] = _yes(row[flag])
+    return record, problems
+
+
+def _yes(text: str) -> bool:
+    return columns.normalise(text) in YES
+
+
+def _store_customer(con, record, settings, import_id: int) -> None:
+    defaults = _customer_defaults(settings)
+    exists = con.execute(
+        "SELECT count(*) FROM customers WHERE customer_number = ?",
+        [record["customer_number"]],
+    ).fetchone()[0]
+    if not exists:
+        con.execute(
+            """
+            INSERT INTO customers (customer_number, language, currency,
+                payment_terms_days, penalty_rule, indemnity_enabled, needs_review,
+                created_by_import)
+            VALUES (?, ?, ?, ?, ?, ?, false, ?)
+            """,
+            [
+                record["customer_number"],
+                defaults["language"],
+                defaults["currency"],
+                defaults["terms"],
+                defaults["rule"],
+                defaults["indemnity"],
+                import_id,
+            ],
+        )
+    updates = {
+        "name": record.get("customer_name"),
+        "phone": record.get("phone"),
+        "address": record.get("address"),
+        "postal_code": record.get("postal_code"),
+        "city": record.get("city"),
+        "country": record.get("country"),
+        "language": record.get("language"),
+        "currency": record.get("currency"),
+        "payment_terms_days": record.get("payment_terms_days"),
+        "segment": record.get("segment"),
+        "account_manager": record.get("account_manager"),
+        "penalty_rule": record.get("penalty_rule"),
+        "is_consumer": record.get("is_consumer"),
+        "in_insolvency": record.get("in_insolvency"),
+    }
+    given = {k: v for k, v in updates.items() if v is not None}
+    assignments = ", ".join(f"{k} = ?" for k in given)
+    con.execute(
+        f"UPDATE customers SET {assignments}{', ' if given else ''}"
+        "needs_review = false, updated_at = current_timestamp "
+        "WHERE customer_number = ?",
+        [*given.values(), record["customer_number"]],
+    )
+
+
+def _check_contact(name: str | None, email: str | None):
+    """A contact's name and addresses, or None when a field is unsafe to keep.
+
+    An address field may list several addresses separated by ';'. A line break in
+    any field, or an address that does not parse, refuses the contact: those are
+    the shapes header-injection attempts take.
+    """
+    for text in (name, email):
+        if text is not None and ("\r" in text or "\n" in text):
+            return None
+    addresses = []
+    if email:
+        for part in re.split(r"[;,]", email):
+            part = part.strip()
+            if part and not _EMAIL.fullmatch(part):
+                return None
+            if part:
+                addresses.append(part)
+    return name, addresses
+
+
+def _contact_problem(line, mapping, name, email) -> Problem:
+    for field_name, text in (("contact_name", name), ("email", email)):
+        if text is not None and ("\r" in text or "\n" in text):
+            return Problem(
+                line,
+                mapping.get(field_name),
+                text.replace("\r", "\\r").replace("\n", "\\n"),
+                f"the {field_name.replace('_', ' ')} contains a line break; "
+                "correct the contact in the source file",
+            )
+    return Problem(
+        line,
+        mapping.get("email"),
+        email,
+        f"invalid email address '{email}': write one address per contact, "
+        "like name@company.com, or several separated by ';'",
+    )
+
+
+def _store_contacts(con, customer_number, row, role, import_id, report) -> bool:
+    checked = _check_contact(row.get("contact_name"), row.get("email"))
+    if checked is None:
+        report.problems.append(
+            _contact_problem(
+                row["line"], report.mapping, row.get("contact_name"), row.get("email")
+            )
+        )
+        return False
+    name, addresses = checked
+    for address in addresses or [None]:
+        con.execute(
+            "INSERT INTO contacts (customer_number, name, role, email, phone, "
+            "import_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [customer_number, name, role, address, row.get("phone"), import_id],
+        )
+    return True
+
+
+def _role(text: str | None) -> str | None:
+    if text is None:
+        return None
+    key = columns.normalise(text)
+    for role, names in CONTACT_ROLES.items():
+        if key in names or key == role:
+            return role
+    return "other"
+
+
+def _import_contacts(con, source, report: Report, options: Options) -> None:
+    """Contacts, attached by customer number; a snapshot replaces a customer's."""
+    mapping = report.mapping
+    rows = _text_rows(con, source, mapping, columns.KIND_FIELDS["contacts"])
+    settings = store.settings(con, "defaults.")
+    import_id = _next_import_id(con)
+    report.import_id = import_id
+    replaced: set[str] = set()
+    loaded = 0
+    for row in rows:
+        number = row["customer_number"]
+        if number is None:
+            report.problems.append(
+                Problem(
+                    row["line"],
+                    mapping["customer_number"],
+                    None,
+                    "no customer number: contacts are attached by customer number",
+                )
+            )
+            continue
+        if _check_contact(row.get("contact_name"), row.get("email")) is None:
+            report.problems.append(
+                _contact_problem(
+                    row["line"], mapping, row.get("contact_name"), row.get("email")
+                )
+            )
+            continue
+        _ensure_customer(con, number, row.get("customer_name"), settings, import_id)
+        if options.mode == "replace" and number not in replaced:
+            con.execute("DELETE FROM contacts WHERE customer_number = ?", [number])
+            replaced.add(number)
+        if _store_contacts(con, number, row, _role(row.get("role")), import_id, report):
+            loaded += 1
+    report.rows_loaded = loaded
+    report.preview = rows[:PREVIEW_ROWS]
+
+
+def _ensure_customer(con, number, name, settings, import_id) -> None:
+    exists = con.execute(
+        "SELECT count(*) FROM customers WHERE customer_number = ?", [number]
+    ).fetchone()[0]
+    if exists:
+        return
+    defaults = _customer_defaults(settings)
+    con.execute(
+        """
+        INSERT INTO customers (customer_number, name, language, currency,
+            payment_terms_days, penalty_rule, indemnity_enabled, needs_review,
+            created_by_import)
+        VALUES (?, ?, ?, ?, ?, ?, ?, true, ?)
+        """,
+        [
+            number,
+            name,
+            defaults["language"],
+            defaults["currency"],
+            defaults["terms"],
+            defaults["rule"],
+            defaults["indemnity"],
+            import_id,
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------
+# The import record
+
+
+def _record_import(con, report: Report, digest: str, started: dt.datetime) -> None:
+    con.execute(
+        """
+        INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            report.import_id,
+            report.file_name,
+            digest,
+            report.format,
+            report.kind,
+            report.mode,
+            json.dumps(report.mapping),
+            json.dumps(report.detected, default=str),
+            report.rows_read,
+            report.rows_loaded,
+            report.rows_rejected,
+            started,
+            dt.datetime.now(),
+        ],
+    )
+    if report.problems:
+        con.executemany(
+            "INSERT INTO import_problems VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                [report.import_id, p.line, p.column, p.value, p.message, p.severity]
+                for p in report.problems
+            ],
+        )
+
+
+def history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest imports, newest first."""
+    cursor = con.execute(
+        "SELECT import_id, file_name, format, kind, mode, rows_read, rows_loaded, "
+        "rows_rejected, finished_at FROM imports ORDER BY import_id DESC LIMIT ?",
+        [limit],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def problems_of(con: duckdb.DuckDBPyConnection, import_id: int) -> list[dict]:
+    """The problems recorded for one import."""
+    cursor = con.execute(
+        "SELECT line, column_name AS column, value, message, severity "
+        "FROM import_problems WHERE import_id = ? ORDER BY line NULLS FIRST",
+        [import_id],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

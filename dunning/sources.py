@@ -1,0 +1,402 @@
+"""Reading a ledger file into a staging table of text columns.
+
+Every format ends the same way: a temporary DuckDB table whose columns are the file's
+columns as text (``c0``, ``c1`` ...) plus ``line``, the line or row number a person
+sees when they open the file. Parsing amounts and dates happens later, in SQL, once
+the conventions of each whole column are known.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from dunning.errors import ImportRefused
+
+DELIMITERS = [";", "\t", "|", ","]
+FORMATS = ("auto", "csv", "excel", "fec", "parquet")
+_CHUNK = 1 << 22
+_SNIFF_BYTES = 1 << 16
+
+
+@dataclass
+class Source:
+    """A file staged as text columns, with what was detected while reading it."""
+
+    table: str
+    columns: list[str]
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_line: int = 1
+    rows: int = 0
+    malformed: list[dict] = field(default_factory=list)
+
+    def column_id(self, name: str) -> str:
+        """The staging column (c0, c1 ...) holding the file's column `name`."""
+        return f"c{self.columns.index(name)}"
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes, to recognise the same file imported twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_format(path: Path, requested: str = "auto") -> str:
+    """csv, excel, fec or parquet, from the option, the name and the first bytes."""
+    if requested not in FORMATS:
+        raise ImportRefused(
+            f"Unknown format {requested!r}: use one of {', '.join(FORMATS)}."
+        )
+    if requested != "auto":
+        return requested
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "excel"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportRefused(
+            f"{path.name} is an old binary Excel file (.xls). Save it as .xlsx or CSV "
+            "from Excel, then import it again."
+        )
+    first_line = head.split(b"\n", 1)[0].lower()
+    if b"journalcode" in first_line and b"comptenum" in first_line:
+        return "fec"
+    return "csv"
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8, cp1252 or iso-8859-15, read from the whole file.
+
+    UTF-8 is recognised by decoding every byte. Otherwise the file is single-byte:
+    bytes 0x80-0x9F exist only in cp1252 (€ — œ ...), and 0xA4 is € only in
+    ISO-8859-15; latin-1 itself is never chosen since it would turn € into ¤.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    c1_bytes = has_a4 = False
+    utf8 = True
+    with path.open("rb") as handle:
+        first = True
+        while chunk := handle.read(_CHUNK):
+            if first and chunk.startswith(codecs.BOM_UTF8):
+                return "utf-8-sig"
+            if first and chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                return "utf-16"
+            first = False
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+            c1_bytes = c1_bytes or any(0x80 <= b <= 0x9F for b in set(chunk))
+            has_a4 = has_a4 or b"\xa4" in chunk
+    if utf8:
+        return "utf-8"
+    if c1_bytes:
+        return "cp1252"
+    return "iso-8859-15" if has_a4 else "cp1252"
+
+
+def _utf8_copy(path: Path, encoding: str, folder: Path) -> Path:
+    """The file as UTF-8 without BOM, for DuckDB's reader (which reads only UTF-8)."""
+    if encoding == "utf-8":
+        return path
+    target = folder / "source-utf8.csv"
+    with (
+        path.open("r", encoding=encoding, newline="") as source,
+        target.open("w", encoding="utf-8", newline="") as copy,
+    ):
+        while chunk := source.read(_CHUNK):
+            copy.write(chunk)
+    return target
+
+
+def _head_records(text_path: Path, delimiter: str, limit: int = 40) -> list[list[str]]:
+    with text_path.open("r", encoding="utf-8", newline="") as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    complete = sample.rsplit("\n", 1)[0] if "\n" in sample else sample
+    reader = csv.reader(io.StringIO(complete), delimiter=delimiter)
+    records = []
+    for record in reader:
+        records.append(record)
+        if len(records) >= limit:
+            break
+    return records
+
+
+def detect_delimiter(text_path: Path) -> str:
+    """The separator among ; tab | , whose field count is the most regular."""
+    best, best_score = ",", -1.0
+    for delimiter in DELIMITERS:
+        records = [r for r in _head_records(text_path, delimiter) if any(r)]
+        if not records:
+            continue
+        counts = [len(r) for r in records]
+        usual = max(set(counts), key=counts.count)
+        if usual < 2:
+            continue
+        score = counts.count(usual) / len(counts) + usual / 1000
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def clean_header(names: list[str]) -> list[str]:
+    """Column names as a person reads them: no BOM, no padding, unique."""
+    cleaned: list[str] = []
+    for index, name in enumerate(names):
+        text = str(name if name is not None else "").replace("\ufeff", "").strip()
+        text = text.strip('"').strip() or f"column {index + 1}"
+        candidate, suffix = text, 2
+        while candidate in cleaned:
+            candidate, suffix = f"{text} ({suffix})", suffix + 1
+        cleaned.append(candidate)
+    return cleaned
+
+
+def find_header(records: list[list], is_header) -> int:
+    """Index of the header row: the first row that names known columns.
+
+    Title rows above the header (a report name, a date, blank rows) are skipped; when
+    no row looks like a header the first non-empty row is taken.
+    """
+    for index, record in enumerate(records[:30]):
+        if is_header([str(cell) for cell in record if cell not in (None, "")]):
+            return index
+    for index, record in enumerate(records):
+        if any(cell not in (None, "") for cell in record):
+            return index
+    raise ImportRefused("The file is empty: it has no header and no rows.")
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    is_header,
+    workdir: Path,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> Source:
+    """Stage a delimited text file (CSV, TXT, FEC) as text columns."""
+    encoding = encoding or detect_encoding(path)
+    text_path = _utf8_copy(path, encoding, workdir)
+    delimiter = delimiter or detect_delimiter(text_path)
+    records = _head_records(text_path, delimiter)
+    if not records:
+        raise ImportRefused(f"{path.name} is empty: it has no header and no rows.")
+    header_index = find_header(records, is_header)
+    columns = clean_header(records[header_index])
+    skip = _physical_lines(text_path, delimiter, header_index + 1)
+    types = {f"c{i}": "VARCHAR" for i in range(len(columns))}
+    options = dict(
+        delim=delimiter,
+        quote='"',
+        escape='"',
+        header=False,
+        skip=skip,
+        auto_detect=False,
+        columns=types,
+        null_padding=True,
+        strict_mode=False,
+        store_rejects=True,
+        rejects_table="staging_rejects",
+        rejects_scan="staging_reject_scans",
+    )
+    _read_csv_into(con, table, text_path, options, header_line=skip)
+    malformed = _rejected_lines(con)
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Source(
+        table=table,
+        columns=columns,
+        format="csv",
+        encoding=encoding,
+        delimiter=delimiter,
+        header_line=skip,
+        rows=rows,
+        malformed=malformed,
+    )
+
+
+def _physical_lines(text_path: Path, delimiter: str, records: int) -> int:
+    """How many physical lines the first `records` records take (quoted newlines)."""
+    with text_path.open("r", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for _ in range(records):
+            next(reader, None)
+        return reader.line_num
+
+
+def _read_csv_into(con, table, text_path, options, header_line) -> None:
+    """Create the staging table; the parallel reader first, the serial one if needed."""
+    try:
+        _create_from_csv(con, table, text_path, options, header_line)
+    except duckdb.Error as error:
+        if "parallel" not in str(error):
+            raise ImportRefused(
+                f"The file cannot be read as delimited text: {_first_line(error)}"
+            ) from error
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        serial = dict(options, parallel=False)
+        _create_from_csv(con, table, text_path, serial, header_line)
+
+
+def _create_from_csv(con, table, text_path, options, header_line) -> None:
+    args = ", ".join(f"{key} := ${key}" for key in options)
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT ordinality + {header_line} AS line, * EXCLUDE (ordinality) "
+        f"FROM read_csv($path, {args}) WITH ORDINALITY",
+        {"path": str(text_path), **options},
+    )
+
+
+def _rejected_lines(con) -> list[dict]:
+    """Lines DuckDB's reader could not split into the header's columns."""
+    try:
+        rows = con.execute(
+            "SELECT line, error_message FROM staging_rejects ORDER BY line"
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    return [{"line": line, "message": message} for line, message in rows]
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def stage_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    rows: list[tuple[int, list[str | None]]],
+    fmt: str,
+) -> Source:
+    """Stage rows read in Python (Excel) as text columns."""
+    data = {"line": pa.array([line for line, _ in rows], pa.int64())}
+    for index in range(len(columns)):
+        data[f"c{index}"] = pa.array(
+            [values[index] if index < len(values) else None for _, values in rows],
+            pa.string(),
+        )
+    arrow_table = pa.table(data)  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM arrow_table")
+    return Source(table=table, columns=columns, format=fmt, rows=len(rows))
+
+
+def stage_excel(con, path: Path, table: str, is_header) -> Source:
+    """Stage the first sheet that has a recognisable header, the way a person reads it."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises its own error types
+        raise ImportRefused(
+            f"{path.name} cannot be read as an Excel workbook ({error}). Open it in "
+            "Excel and save it as .xlsx, or export it as CSV."
+        ) from error
+    chosen = None
+    for name in workbook.sheet_names:
+        sheet_rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        if not sheet_rows:
+            continue
+        try:
+            header_index = find_header(sheet_rows, is_header)
+        except ImportRefused:
+            continue
+        names = [str(c) for c in sheet_rows[header_index] if c not in (None, "")]
+        if is_header(names):
+            chosen = (name, sheet_rows, header_index)
+            break
+        chosen = chosen or (name, sheet_rows, header_index)
+    if chosen is None:
+        raise ImportRefused(f"{path.name} has no sheet with data.")
+    _, sheet_rows, header_index = chosen
+    columns = clean_header(list(sheet_rows[header_index]))
+    rows = []
+    for offset, record in enumerate(sheet_rows[header_index + 1 :]):
+        values = [cell_text(cell) for cell in record]
+        if any(value is not None for value in values):
+            rows.append((header_index + offset + 2, values))
+    source = stage_rows(con, table, columns, rows, "excel")
+    source.header_line = header_index + 1
+    return source
+
+
+def cell_text(cell) -> str | None:
+    """An Excel cell as the text a person sees: 12.0 -> "12", dates in ISO."""
+    if cell is None or cell == "":
+        return None
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, dt.datetime):
+        return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat()
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
+    if isinstance(cell, float):
+        if cell.is_integer():
+            return str(int(cell))
+        if abs(round(cell, 2) - cell) < 1e-9:
+            return f"{cell:.2f}"
+        return repr(cell)
+    return str(cell)
+
+
+def stage_parquet(con, path: Path, table: str) -> Source:
+    """Stage a Parquet file; typed columns become text in their ISO form."""
+    try:
+        described = con.execute(
+            "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
+        ).fetchall()
+    except duckdb.Error as error:
+        raise ImportRefused(
+            f"{path.name} cannot be read as Parquet ({_first_line(error)})."
+        ) from error
+    columns = clean_header([row[0] for row in described])
+    casts = ", ".join(
+        f'CAST("{row[0]}" AS VARCHAR) AS c{i}' for i, row in enumerate(described)
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT ordinality AS line, {casts} "
+        "FROM read_parquet(?) WITH ORDINALITY",
+        [str(path)],
+    )
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Source(table=table, columns=columns, format="parquet", rows=rows)
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    table: str,
+    is_header,
+    workdir: Path | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> Source:
+    """Stage any supported file as text columns."""
+    if fmt == "excel":
+        return stage_excel(con, path, table, is_header)
+    if fmt == "parquet":
+        return stage_parquet(con, path, table)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = workdir or Path(scratch)
+        source = stage_csv(con, path, table, is_header, folder, encoding, delimiter)
+    source.format = fmt
+    return source
