@@ -748,14 +748,16 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
     # Duplicates of one document for one customer: the first row is kept.
     duplicates = con.execute(
         """
-        SELECT line, doc_number, first_line FROM (
-          SELECT line, doc_number,
-                 min(line) OVER (PARTITION BY customer_number, doc_type, doc_number)
-                   AS first_line
-          FROM staging_items
+        WITH candidates AS (
+          SELECT line, customer_number, doc_type, doc_number FROM staging_items
           WHERE customer_number IS NOT NULL AND doc_number IS NOT NULL
-            AND NOT coalesce(cancelled, false) AND letter IS NULL)
-        WHERE line <> first_line ORDER BY line
+            AND NOT coalesce(cancelled, false) AND letter IS NULL),
+        repeated AS (
+          SELECT customer_number, doc_type, doc_number, min(line) AS first_line
+          FROM candidates GROUP BY ALL HAVING count(*) > 1)
+        SELECT c.line, c.doc_number, r.first_line FROM candidates c
+        JOIN repeated r USING (customer_number, doc_type, doc_number)
+        WHERE c.line <> r.first_line ORDER BY c.line
         """
     ).fetchall()
     for line, doc_number, first_line in duplicates:
@@ -988,17 +990,20 @@ def _write_items(con, report: Report, options: Options, settings) -> None:
         """,
         {"import_id": import_id},
     )
+    # New items take ids above every stored one; the line number keeps them unique
+    # within the file without sorting a million rows.
     base = con.execute("SELECT coalesce(max(item_id), 0) FROM items").fetchone()[0]
+    matched = con.execute("SELECT count(*) FROM staging_matched").fetchone()[0]
     con.execute(
-        """
+        f"""
         INSERT INTO items (item_id, customer_number, doc_type, doc_number, issue_date,
             due_date, amount, open_amount, currency, reference, paid_date, status,
             due_date_problem, import_id, line)
-        SELECT $base + row_number() OVER (ORDER BY line), customer_number, doc_type,
+        SELECT $base + line, customer_number, doc_type,
             doc_number, issue_date, due_date, amount, open_amount, currency,
             reference, paid_date, status, due_date_problem, $import_id, line
         FROM staging_incoming
-        WHERE line NOT IN (SELECT line FROM staging_matched)
+        {"WHERE line NOT IN (SELECT line FROM staging_matched)" if matched else ""}
         """,
         {"base": base, "import_id": import_id},
     )

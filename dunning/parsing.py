@@ -13,7 +13,7 @@ import duckdb
 
 # Spaces a spreadsheet puts in numbers: space, no-break, narrow no-break, figure.
 _SPACES = "[\\s\\x{00A0}\\x{202F}\\x{2007}]"
-_SYMBOLS = "(€|\\$|£|EUR|USD|GBP|CHF)"
+_STRIP = "[\\s\\x{00A0}\\x{202F}\\x{2007}€$£]|EUR|USD|GBP|CHF|eur"
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 
@@ -24,10 +24,18 @@ def clean(expr: str) -> str:
 
 
 def _bare_number(expr: str) -> str:
-    """The cell without spaces and currency symbols."""
+    """The cell without spaces and currency symbols, by plain replacements.
+
+    Most cells hold only digits, marks and plain spaces; only the others pay for
+    the removal of odd spaces, symbols and currency codes.
+    """
+    odd = expr
+    for mark in ("\u00a0", "\u202f", "\u2007", "\t", "€", "$", "£"):
+        odd = f"replace({odd}, '{mark}', '')"
+    odd = f"regexp_replace({odd}, '[A-Za-z]{{3}}$|^[A-Za-z]{{3}}', '')"
     return (
-        f"regexp_replace(regexp_replace({expr}, '{_SPACES}', '', 'g'), "
-        f"'{_SYMBOLS}', '', 'gi')"
+        f"CASE WHEN regexp_matches({expr}, '[^0-9 ,.()+-]') "
+        f"THEN replace({odd}, ' ', '') ELSE replace({expr}, ' ', '') END"
     )
 
 
@@ -81,25 +89,30 @@ def number_sql(column: str, convention: NumberConvention) -> str:
 
     Accepts a leading or trailing minus and accounting parentheses `(12.00)`; refuses
     more than two significant decimals rather than rounding an amount silently.
+    Plain string functions do the common work; a regular expression checks the
+    grouping only for values that contain the thousands mark.
     """
-    bare = _bare_number(column)
     if convention.decimal == ",":
-        shape = "[+-]?(\\d{1,3}(\\.\\d{3})+|\\d+)(,\\d+)?"
+        group, shape = ".", "[+-]?\\d{1,3}(\\.\\d{3})+(,\\d+)?"
         plain = "replace(replace(b, '.', ''), ',', '.')"
     else:
-        shape = "[+-]?(\\d{1,3}(,\\d{3})+|\\d+)(\\.\\d+)?"
+        group, shape = ",", "[+-]?\\d{1,3}(,\\d{3})+(\\.\\d+)?"
         plain = "replace(b, ',', '')"
+    negative = (
+        "((starts_with(r, '(') AND ends_with(r, ')'))"
+        " OR (ends_with(r, '-') AND NOT starts_with(r, '-')))"
+    )
     return f"""(
         SELECT CASE
-          WHEN regexp_full_match(b, '{shape}')
-           AND regexp_full_match({plain}, '[+-]?\\d{{1,16}}(\\.\\d{{0,2}}0*)?')
-          THEN CAST({plain} AS DECIMAL(18,2)) * sign_factor
+          WHEN regexp_full_match(b, '[+-]?[0-9.,]+')
+           AND (NOT contains(b, '{group}') OR regexp_full_match(b, '{shape}'))
+           AND TRY_CAST({plain} AS DECIMAL(18,2))
+               = TRY_CAST({plain} AS DECIMAL(38,10))
+          THEN TRY_CAST({plain} AS DECIMAL(18,2)) * sign_factor
         END
-        FROM (SELECT
-                CASE WHEN regexp_full_match(r, '\\(.*\\)') OR (r LIKE '%-' AND r NOT LIKE '-%')
-                     THEN -1 ELSE 1 END AS sign_factor,
-                regexp_replace(regexp_replace(r, '^\\((.*)\\)$', '\\1'), '^([^-]*)-$', '\\1') AS b
-              FROM (SELECT {bare} AS r))
+        FROM (SELECT CASE WHEN {negative} THEN -1 ELSE 1 END AS sign_factor,
+                     CASE WHEN {negative} THEN trim(r, '()-') ELSE r END AS b
+              FROM (SELECT {_bare_number(column)} AS r))
     )"""
 
 
@@ -136,7 +149,9 @@ def detect_date(
                                 AND s BETWEEN 1 AND 12),
                count(f)
         FROM (SELECT {first} AS f, {second} AS s
-              FROM (SELECT {value} AS v FROM {table}) WHERE v IS NOT NULL)
+              FROM (SELECT {value} AS v
+                    FROM (SELECT DISTINCT {column} FROM {table}) AS d({column}))
+              WHERE v IS NOT NULL)
         """
     ).fetchone()
     if not slashes:

@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from dunning import ledger, money
 from dunning.errors import InvalidValue
@@ -157,7 +156,7 @@ class Result:
 
     count: int
     totals: dict[str, Decimal]
-    items: pd.DataFrame
+    items: Any  # a pandas DataFrame of the page, for display
     rows: list[dict[str, Any]]
 
 
@@ -391,6 +390,8 @@ def run(
         cursor.close()
     count = sum(row[1] for row in totals_rows)
     totals = {row[0]: money.to_cents(row[2]) for row in totals_rows}
+    import pandas as pd  # imported here: the command line does not need it
+
     return Result(count, totals, pd.DataFrame(rows, columns=list(SORTABLE)), rows)
 
 

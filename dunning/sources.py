@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,14 @@ DELIMITERS = [";", "\t", "|", ","]
 FORMATS = ("auto", "csv", "excel", "fec", "parquet")
 _CHUNK = 1 << 22
 _SNIFF_BYTES = 1 << 16
+
+# How an amount typed as text ends with each decimal mark, once spaces and currency
+# symbols are removed: "1234,56", "(12,5)", "12,00-", or grouped "1.234,56".
+_TEXT_DECIMALS = {
+    ",": re.compile(r",\d{1,2}\)?-?$|\.\d{3},"),
+    ".": re.compile(r"\.\d{1,2}\)?-?$|,\d{3}\."),
+}
+_NOT_DIGITS = re.compile(r"[\s\u00a0\u202f\u2007€$£]|EUR|USD|GBP|CHF")
 
 
 @dataclass
@@ -328,9 +337,14 @@ def stage_excel(con, path: Path, table: str, is_header) -> Source:
         raise ImportRefused(f"{path.name} has no sheet with data.")
     _, sheet_rows, header_index = chosen
     columns = clean_header(list(sheet_rows[header_index]))
+    records = sheet_rows[header_index + 1 :]
+    marks = _decimal_marks(records, len(columns))
     rows = []
-    for offset, record in enumerate(sheet_rows[header_index + 1 :]):
-        values = [cell_text(cell) for cell in record]
+    for offset, record in enumerate(records):
+        values = [
+            cell_text(cell, marks[index] if index < len(marks) else ".")
+            for index, cell in enumerate(record)
+        ]
         if any(value is not None for value in values):
             rows.append((header_index + offset + 2, values))
     source = stage_rows(con, table, columns, rows, "excel")
@@ -338,8 +352,31 @@ def stage_excel(con, path: Path, table: str, is_header) -> Source:
     return source
 
 
-def cell_text(cell) -> str | None:
-    """An Excel cell as the text a person sees: 12.0 -> "12", dates in ISO."""
+def _decimal_marks(records: list[list], width: int) -> list[str]:
+    """Per column, the decimal mark its amounts typed as text use ("," or ".").
+
+    Excel keeps a real number without any decimal mark, while amounts typed as
+    text carry the writer's ("1 234,56"). The column is parsed later with one
+    convention, so its real numbers are written with the mark of its text cells.
+    """
+    counts = [{",": 0, ".": 0} for _ in range(width)]
+    for record in records:
+        for index, cell in enumerate(record[:width]):
+            if not isinstance(cell, str):
+                continue
+            bare = _NOT_DIGITS.sub("", cell)
+            for mark, pattern in _TEXT_DECIMALS.items():
+                if pattern.search(bare):
+                    counts[index][mark] += 1
+    return ["," if count[","] > count["."] else "." for count in counts]
+
+
+def cell_text(cell, decimal: str = ".") -> str | None:
+    """An Excel cell as the text a person sees: 12.0 -> "12", dates in ISO.
+
+    A number with decimals is written with `decimal` as its mark, the one the
+    rest of its column uses.
+    """
     if cell is None or cell == "":
         return None
     if isinstance(cell, bool):
@@ -351,9 +388,8 @@ def cell_text(cell) -> str | None:
     if isinstance(cell, float):
         if cell.is_integer():
             return str(int(cell))
-        if abs(round(cell, 2) - cell) < 1e-9:
-            return f"{cell:.2f}"
-        return repr(cell)
+        text = f"{cell:.2f}" if abs(round(cell, 2) - cell) < 1e-9 else repr(cell)
+        return text.replace(".", decimal)
     return str(cell)
 
 
