@@ -256,6 +256,10 @@ def check_expression(expression: str) -> str:
         raise InvalidValue(
             "The expression contains ';': write one condition, not statements."
         )
+    if not _balanced(expression):
+        raise InvalidValue(
+            "The expression's parentheses do not match: close each one you open."
+        )
     probe = duckdb.connect()
     try:
         text = probe.execute(
@@ -289,6 +293,21 @@ def check_expression(expression: str) -> str:
     return expression
 
 
+def _balanced(expression: str) -> bool:
+    """True when parentheses outside string literals open and close in order."""
+    depth, quoted = 0, False
+    for char in expression:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not quoted
+
+
 def _check_node(node: Any) -> None:
     if isinstance(node, list):
         for child in node:
@@ -296,6 +315,8 @@ def _check_node(node: Any) -> None:
         return
     if not isinstance(node, dict):
         return
+    if node.get("class") == "TYPE":
+        return  # a type descriptor (CAST target, DATE '...'): nothing to run
     if "class" in node:
         _check_expression_node(node)
     for key, child in node.items():

@@ -227,7 +227,9 @@ def stage_csv(
         rejects_table="staging_rejects",
         rejects_scan="staging_reject_scans",
     )
-    _read_csv_into(con, table, text_path, options, header_line=skip)
+    serial = _read_csv_into(con, table, text_path, options, header_line=skip)
+    if serial or _has_blank_lines(text_path):
+        _number_physical_lines(con, table, text_path, delimiter, skip)
     malformed = _rejected_lines(con)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return Source(
@@ -251,8 +253,12 @@ def _physical_lines(text_path: Path, delimiter: str, records: int) -> int:
         return reader.line_num
 
 
-def _read_csv_into(con, table, text_path, options, header_line) -> None:
-    """Create the staging table; the parallel reader first, the serial one if needed."""
+def _read_csv_into(con, table, text_path, options, header_line) -> bool:
+    """Create the staging table; the parallel reader first, the serial one if needed.
+
+    DuckDB's parallel reader refuses exactly the files with a newline inside a
+    quoted field; True tells that the serial reader was used for such a file.
+    """
     try:
         _create_from_csv(con, table, text_path, options, header_line)
     except duckdb.Error as error:
@@ -263,14 +269,65 @@ def _read_csv_into(con, table, text_path, options, header_line) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         serial = dict(options, parallel=False)
         _create_from_csv(con, table, text_path, serial, header_line)
+        return True
+    return False
 
 
 def _create_from_csv(con, table, text_path, options, header_line) -> None:
     args = ", ".join(f"{key} := ${key}" for key in options)
     con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT ordinality + {header_line} AS line, * EXCLUDE (ordinality) "
+        f"CREATE TEMP TABLE {table} AS "
+        f"SELECT ordinality + {header_line} AS line, * EXCLUDE (ordinality) "
         f"FROM read_csv($path, {args}) WITH ORDINALITY",
         {"path": str(text_path), **options},
+    )
+
+
+def _has_blank_lines(text_path: Path) -> bool:
+    """True when an empty line sits between two lines (DuckDB's reader skips it)."""
+    tail = b""
+    with text_path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            text = tail + chunk
+            if b"\n\n" in text or b"\n\r\n" in text or b"\r\r" in text:
+                return True
+            tail = text[-2:]
+    return False
+
+
+def _record_start_lines(text_path: Path, delimiter: str, skip: int) -> list[int]:
+    """The physical line on which each non-empty record after line `skip` starts."""
+    starts = []
+    with text_path.open("r", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        consumed = 0
+        for record in reader:
+            start, consumed = consumed + 1, reader.line_num
+            if start > skip and record:
+                starts.append(start)
+    return starts
+
+
+def _number_physical_lines(con, table, text_path, delimiter, skip) -> None:
+    """Number the staged rows by the physical line where each record starts.
+
+    The reader numbers records, which drifts from the lines a person sees after a
+    quoted field holding a newline or after an empty line. When Python's reader
+    splits the file into as many records as DuckDB's, the rows are renumbered.
+    """
+    starts = _record_start_lines(text_path, delimiter, skip)
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if len(starts) != rows:
+        return
+    numbering = pa.table(  # noqa: F841 - read by DuckDB's replacement scan
+        {
+            "record_line": pa.array(range(skip + 1, skip + rows + 1), pa.int64()),
+            "start_line": pa.array(starts, pa.int64()),
+        }
+    )
+    con.execute(
+        f"UPDATE {table} SET line = n.start_line FROM numbering n "
+        f"WHERE {table}.line = n.record_line"
     )
 
 

@@ -11,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dunning import demo, importing, store
+from dunning import demo, store
 
 AS_OF = dt.date(2025, 8, 14)
-
-needs_importer = pytest.mark.skipif(
-    not hasattr(importing, "import_file"),
-    reason="dunning.importing.import_file does not exist yet; remove this skip "
-    "once the importer has landed",
-)
-
 
 def read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
@@ -240,7 +233,6 @@ def con(tmp_path):
     connection.close()
 
 
-@needs_importer
 def test_build_loads_every_row(con, files):
     counts = demo.build(con, AS_OF)
     assert counts["customers"] == len(files["customers"])
@@ -252,7 +244,6 @@ def test_build_loads_every_row(con, files):
     assert store.get_setting(con, "workspace.demo") is True
 
 
-@needs_importer
 def test_build_replaces_what_the_workspace_held(con):
     con.execute(
         "INSERT INTO customers (customer_number, language, currency, "
@@ -267,7 +258,6 @@ def test_build_replaces_what_the_workspace_held(con):
     assert known.fetchone()[0] == 0
 
 
-@needs_importer
 def test_build_defaults_to_today(con, monkeypatch):
     monkeypatch.setenv("DUNNING_TODAY", "2025-03-01")
     demo.build(con)
@@ -275,7 +265,6 @@ def test_build_defaults_to_today(con, monkeypatch):
     assert dt.date(2025, 2, 1) <= newest <= dt.date(2025, 3, 1)
 
 
-@needs_importer
 def test_partial_payment_leaves_the_difference_open(con, files):
     demo.build(con, AS_OF)
     checked = 0

@@ -1,0 +1,80 @@
+"""The Streamlit entry point: page navigation, the shared sidebar and the workspace."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dunning import clock, store
+from dunning.errors import DunningError, WorkspaceError
+from pages import common
+
+try:
+    from dunning import demo
+except ImportError:
+    demo = None
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_built(path: str) -> bool:
+    """Build the demo once per empty workspace file, whatever the sessions."""
+    with common.connection().cursor() as con:
+        if not store.is_empty(con):
+            return False
+        demo.build(con)
+    return True
+
+
+def ensure_demo(con) -> None:
+    """Give a newcomer real screens: an empty workspace becomes the demo one."""
+    if not store.is_empty(con):
+        return
+    if demo is None:
+        st.info(
+            "The workspace is empty and the demo builder is not installed. "
+            "Import a ledger on the **Import** page to get started."
+        )
+        return
+    with st.spinner("Building the demo workspace…"):
+        _demo_built(common.workspace_path())
+    common.data_changed()
+
+
+def sidebar(con) -> None:
+    """The workspace file, the demo label and the as-of date, on every page."""
+    with st.sidebar:
+        if store.get_setting(con, "workspace.demo"):
+            st.warning(
+                "**DEMO WORKSPACE** — generated sample data. Import a ledger to "
+                "work on your own."
+            )
+        st.date_input(
+            "As-of date",
+            value=clock.today(),
+            key="as_of",
+            format="YYYY-MM-DD",
+            help="Every figure (days late, aging, open items) is computed at this date.",
+        )
+        st.caption(f"Workspace: `{common.workspace_path()}`")
+
+
+st.set_page_config(layout="wide", page_title="Dunning workspace")
+page = st.navigation(
+    [
+        st.Page(common.PAGE_ACCOUNTS, title="Accounts", default=True),
+        st.Page(common.PAGE_CUSTOMER, title="Customer record"),
+        st.Page(common.PAGE_IMPORT, title="Import"),
+    ]
+)
+
+try:
+    cursor = common.cursor()
+except WorkspaceError as error:
+    st.error(f"**{error.title}.** {error}")
+    st.stop()
+
+try:
+    ensure_demo(cursor)
+    sidebar(cursor)
+except DunningError as error:
+    common.show_error(error)
+page.run()

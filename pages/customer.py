@@ -1,0 +1,260 @@
+"""Customer record: details, payment terms, penalty settings, contacts, open items."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dunning import customers
+from dunning.errors import DunningError, InvalidValue
+from pages import common
+
+RULE_LABELS = {
+    "fr_legal": "French legal rate",
+    "de_legal": "German legal rate",
+    "uk_legal": "UK statutory interest",
+    "fixed": "Fixed annual rate",
+    "none": "No penalty",
+}
+DETAILS = [
+    ("Customer number", "customer_number"),
+    ("Phone", "phone"),
+    ("Address", "address"),
+    ("Postal code and city", "city"),
+    ("Country", "country"),
+    ("Language", "language"),
+    ("Currency", "currency"),
+    ("Segment", "segment"),
+    ("Account manager", "account_manager"),
+]
+
+
+def main() -> None:
+    path, as_of = common.workspace_path(), common.as_of()
+    listing = common.customer_listing(path)
+    if not listing:
+        st.title("Customer record")
+        st.info("No customer yet. Import a ledger on the Import page.")
+        return
+    number = pick_customer(listing)
+    con = common.cursor()
+    record = customers.get(con, number)
+
+    # Who the customer is and what they owe at the as-of date.
+    st.title(record["name"] or number)
+    if record["needs_review"]:
+        st.warning(
+            "This customer was created from items only: its details and settings "
+            "are the workspace defaults. Check them and save to mark it reviewed."
+        )
+    show_balances(common.accounts(path, as_of), record)
+    details, settings = st.columns(2, gap="large")
+    with details:
+        show_details(record)
+        show_contacts(customers.contacts(con, number))
+    with settings:
+        settings_form(con, record)
+
+    # What is open, and what cannot be dunned yet.
+    show_open_items(customers.open_items(con, number, as_of), record, as_of)
+
+
+def pick_customer(listing: list[dict]) -> str:
+    """The customer shown: the one opened from another page, else the picker's."""
+    names = {row["customer_number"]: row["name"] for row in listing}
+    wanted = st.session_state.get("customer")
+    if wanted not in names:
+        wanted = st.session_state.get("customer_picker")
+    if wanted not in names:
+        wanted = next(iter(names))
+    st.session_state["customer_picker"] = wanted
+    st.selectbox(
+        "Customer",
+        list(names),
+        format_func=lambda n: common.customer_label(n, names[n]),
+        key="customer_picker",
+        on_change=_picked,
+    )
+    st.session_state["customer"] = wanted
+    return wanted
+
+
+def _picked() -> None:
+    st.session_state["customer"] = st.session_state["customer_picker"]
+
+
+def show_balances(accounts: pd.DataFrame, record: dict) -> None:
+    """Balance and overdue of this customer, per currency."""
+    rows = accounts[accounts["customer_number"] == record["customer_number"]]
+    if rows.empty:
+        st.caption("Nothing open at the as-of date.")
+        return
+    language = record["language"]
+    for row in rows.itertuples():
+        balance, overdue, items = st.columns(3)
+        balance.metric(
+            f"Balance {row.currency}",
+            common.money(row.balance, row.currency, language),
+            border=True,
+        )
+        overdue.metric(
+            f"Overdue {row.currency}",
+            common.money(row.overdue, row.currency, language),
+            border=True,
+        )
+        items.metric(
+            f"Items open / overdue ({row.currency})",
+            f"{row.items_open} / {row.items_overdue}",
+            border=True,
+        )
+
+
+def show_details(record: dict) -> None:
+    """Contact details as imported or edited."""
+    st.subheader("Details")
+    values = dict(record)
+    values["city"] = " ".join(
+        part for part in (record["postal_code"], record["city"]) if part
+    )
+    lines = [
+        f"**{label}:** {common.markdown_text(values[key])}  " for label, key in DETAILS
+    ]
+    st.markdown("\n".join(lines))
+
+
+def show_contacts(contacts: list[dict]) -> None:
+    st.subheader("Contacts")
+    if not contacts:
+        st.caption("No contact yet: reminders can only be letters.")
+        return
+    st.dataframe(
+        pd.DataFrame(contacts),
+        column_order=["name", "role", "email", "phone"],
+        column_config={
+            "name": "Name",
+            "role": "Role",
+            "email": "Email",
+            "phone": "Phone",
+        },
+        hide_index=True,
+        placeholder="",
+    )
+
+
+def settings_form(con, record: dict) -> None:
+    """Payment terms and late-penalty settings, checked and saved by dunning."""
+    st.subheader("Payment terms and penalties")
+    number = record["customer_number"]
+    rate = record["penalty_rate"]
+    with st.form(f"customer_settings_{number}"):
+        changes = {
+            "payment_terms_days": st.number_input(
+                "Payment terms (days)",
+                min_value=0,
+                max_value=365,
+                step=1,
+                value=int(record["payment_terms_days"]),
+            ),
+            "penalty_rule": st.selectbox(
+                "Penalty rule",
+                customers.PENALTY_RULES,
+                index=customers.PENALTY_RULES.index(record["penalty_rule"]),
+                format_func=lambda rule: RULE_LABELS.get(rule, rule),
+            ),
+            "penalty_rate": st.text_input(
+                "Penalty rate (% a year, for the fixed rule)",
+                value="" if rate is None else f"{rate.normalize():f}",
+                placeholder="e.g. 12.5",
+            ),
+            "indemnity_enabled": st.checkbox(
+                "Fixed recovery indemnity", value=record["indemnity_enabled"]
+            ),
+            "is_consumer": st.checkbox(
+                "Consumer (no fixed indemnity)", value=record["is_consumer"]
+            ),
+            "in_insolvency": st.checkbox(
+                "In insolvency proceedings", value=record["in_insolvency"]
+            ),
+        }
+        submitted = st.form_submit_button("Save settings")
+    if submitted:
+        try:
+            customers.update(con, number, changes)
+        except InvalidValue as error:
+            common.show_error(error)
+        else:
+            common.data_changed()
+            st.success("Settings saved.")
+
+
+def show_open_items(items: list[dict], record: dict, as_of) -> None:
+    """The open items at the as-of date, then the ones without a usable due date."""
+    st.subheader(f"Open items at {as_of:%Y-%m-%d}")
+    if not items:
+        st.caption("No open item at this date.")
+        return
+    language = record["language"]
+    table = pd.DataFrame(
+        {
+            "Document": [i["doc_number"] for i in items],
+            "Type": [i["doc_type"] for i in items],
+            "Reference": [i["reference"] for i in items],
+            "Issue date": [i["issue_date"] for i in items],
+            "Due date": [_due_date(i) for i in items],
+            "Days late": pd.array([i["days_late"] for i in items], dtype="Int64"),
+            "Aging bucket": [common.BUCKET_LABELS[i["bucket"]] for i in items],
+            "Amount": [common.money(i["amount"], i["currency"], language) for i in items],
+            "Open amount": [
+                common.money(i["open_amount"], i["currency"], language) for i in items
+            ],
+            "Status": [i["status"] for i in items],
+        }
+    )
+    st.dataframe(
+        table,
+        column_config={
+            "Issue date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "Amount": st.column_config.TextColumn(alignment="right"),
+            "Open amount": st.column_config.TextColumn(alignment="right"),
+        },
+        hide_index=True,
+        placeholder="",
+    )
+    show_missing_due_dates(items, language)
+
+
+def _due_date(item: dict) -> str:
+    due = item["due_date"]
+    return "No due date" if due is None else due.isoformat()
+
+
+def show_missing_due_dates(items: list[dict], language: str) -> None:
+    """Items never dunned until they get a due date, with what the file held."""
+    missing = [i for i in items if i["due_date"] is None and i["open_amount"] > 0]
+    if not missing:
+        return
+    st.warning(
+        f"{len(missing)} open item(s) have no usable due date: they are not counted "
+        "as overdue and are never dunned until one is set."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Document": [i["doc_number"] for i in missing],
+                "Due date in the file": [
+                    i["due_date_problem"] or "(empty)" for i in missing
+                ],
+                "Open amount": [
+                    common.money(i["open_amount"], i["currency"], language)
+                    for i in missing
+                ],
+            }
+        ),
+        hide_index=True,
+    )
+
+
+try:
+    main()
+except DunningError as error:
+    common.show_error(error)
