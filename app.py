@@ -52,7 +52,7 @@ def sidebar(con) -> None:
             value=clock.today(),
             key="as_of",
             format="YYYY-MM-DD",
-            help="Every figure (days late, aging, open items) is computed at this date.",
+            help="Days late, aging and open items are computed at this date.",
         )
         st.caption(f"Workspace: `{common.workspace_path()}`")
 

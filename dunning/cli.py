@@ -98,8 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     find.add_argument("--customer", action="append", default=[])
     find.add_argument("--min-days-late", type=int)
     find.add_argument("--max-days-late", type=int)
-    find.add_argument("--min-amount", type=Decimal)
-    find.add_argument("--max-amount", type=Decimal)
+    find.add_argument("--min-amount", help="lowest open amount, e.g. 500 or 1234,56")
+    find.add_argument("--max-amount", help="highest open amount")
     find.add_argument("--doc-type", action="append", default=[])
     find.add_argument("--status", action="append", default=[])
     find.add_argument("--currency", action="append", default=[])
@@ -119,8 +119,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
-def _open(args) -> Any:
-    return store.connect(args.db)
+def _open(args, create: bool = True) -> Any:
+    """The workspace; commands that only read refuse to create a missing one."""
+    return store.connect(args.db, create=create)
 
 
 def _print_json(data: Any) -> None:
@@ -193,7 +194,7 @@ def _print_import(report: importing.Report) -> None:
 
 
 def _customers(args) -> int:
-    con = _open(args)
+    con = _open(args, create=False)
     rows = aging.customers(con, clock.as_of_or_today(args.as_of))
     if args.json:
         _print_json({"customers": [_customer_json(row) for row in rows]})
@@ -238,7 +239,7 @@ ITEM_FIELDS = [
 
 
 def _search(args) -> int:
-    con = _open(args)
+    con = _open(args, create=False)
     filters = search.Filters(
         customer=args.customer,
         min_days_late=args.min_days_late,

@@ -485,7 +485,7 @@ def save(con: duckdb.DuckDBPyConnection, name: str, kind: str, mapping: dict) ->
     con.execute(
         "INSERT INTO mappings (name, kind, mapping) VALUES (?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
-        "mapping = excluded.mapping, saved_at = current_timestamp",
+        "mapping = excluded.mapping, saved_at = now()",
         [name.strip(), kind, json.dumps(mapping)],
     )
 
@@ -496,7 +496,7 @@ def load(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, dict[str, str]
         "SELECT kind, mapping FROM mappings WHERE name = ?", [name]
     ).fetchone()
     if row is None:
-        known = [r[0] for r in con.execute("SELECT name FROM mappings ORDER BY 1")]
+        known = saved_names(con)
         hint = f" Saved mappings: {', '.join(known)}." if known else ""
         raise NotFound(f"No saved mapping is named {name!r}.{hint}")
     return row[0], json.loads(row[1])
@@ -504,4 +504,5 @@ def load(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, dict[str, str]
 
 def saved_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Names of the saved mappings."""
-    return [row[0] for row in con.execute("SELECT name FROM mappings ORDER BY name")]
+    rows = con.execute("SELECT name FROM mappings ORDER BY name").fetchall()
+    return [row[0] for row in rows]

@@ -85,7 +85,8 @@ def open_items(
     return _rows(
         con.execute(
             f"SELECT *, {ledger.bucket_sql()} AS bucket FROM ({ledger.items_at()}) "
-            "WHERE customer_number = $customer ORDER BY due_date NULLS LAST, doc_number",
+            "WHERE customer_number = $customer "
+            "ORDER BY due_date NULLS LAST, doc_number",
             {"as_of": as_of, "customer": customer_number},
         )
     )
@@ -118,9 +119,10 @@ def _checked(key: str, value: Any) -> Any:
         raise InvalidValue(
             f"Penalty rule {value!r}: use one of {', '.join(PENALTY_RULES)}."
         )
-    if key == "payment_terms_days":
-        if not isinstance(value, int) or not 0 <= value <= 365:
-            raise InvalidValue(f"Payment terms {value!r}: give 0 to 365 days.")
+    if key == "payment_terms_days" and (
+        not isinstance(value, int) or not 0 <= value <= 365
+    ):
+        raise InvalidValue(f"Payment terms {value!r}: give 0 to 365 days.")
     if key == "penalty_rate" and value not in (None, ""):
         try:
             rate = Decimal(str(value).replace(",", "."))

@@ -335,11 +335,27 @@ def _stage(con, path: Path, fmt: str, options: Options) -> sources.Source:
             f"{path.name} could not be read: {str(error).splitlines()[0]}. "
             "Nothing was changed in the workspace."
         ) from error
+    except LookupError as error:
+        raise ImportRefused(
+            f"Unknown encoding {options.encoding!r}: use utf-8, cp1252 or "
+            "iso-8859-15, or leave it out to detect it."
+        ) from error
     except UnicodeDecodeError as error:
+        if options.encoding is None:
+            raise ImportRefused(
+                f"{path.name} is not a text file: byte "
+                f"{error.object[error.start]:#04x} at offset {error.start} belongs "
+                "to no text encoding. Export the ledger as CSV, Excel .xlsx or FEC."
+            ) from error
         raise ImportRefused(
             f"{path.name} is not in the {error.encoding} encoding (byte "
             f"{error.object[error.start]:#04x} at offset {error.start}); give the "
             "right encoding (--encoding cp1252, utf-8, iso-8859-15)."
+        ) from error
+    except UnicodeError as error:
+        raise ImportRefused(
+            f"{path.name} cannot be read as {options.encoding}: {error}. Leave the "
+            "encoding out to detect it."
         ) from error
 
 
@@ -1026,7 +1042,7 @@ def _write_items(con, report: Report, options: Options, settings) -> None:
         {"import_id": import_id},
     )
     if options.mode == "replace":
-        report.items_closed = _close_missing_items(con, import_id, options)
+        report.items_closed = _close_missing_items(con, import_id, options, report)
     report.rows_loaded = con.execute(
         "SELECT count(*) FROM staging_incoming"
     ).fetchone()[0]
@@ -1057,32 +1073,50 @@ def _refuse_existing_documents(con, report: Report) -> None:
         )
 
 
-def _close_missing_items(con, import_id: int, options: Options) -> int:
+def _close_missing_items(con, import_id: int, options: Options, report) -> int:
     """A snapshot closes the stored items of its customers that it no longer lists.
 
     They are kept (actions point to them) with the snapshot's date as paid date, so
-    replaying an earlier as-of date still shows them open.
+    replaying an earlier as-of date still shows them open. A document the file
+    still names, even on a rejected row, is not "no longer listed"; a customer with
+    a rejected row that names no document keeps all of its items.
     """
     closed_on = options.as_of or clock.today()
-    count = con.execute(
-        """
-        SELECT count(*) FROM items
+    missing = """
         WHERE customer_number IN (SELECT DISTINCT customer_number FROM staging_incoming)
           AND coalesce(import_id, -1) <> $import_id AND open_amount <> 0
           AND (paid_date IS NULL OR paid_date > $closed_on)
-        """,
-        {"import_id": import_id, "closed_on": closed_on},
-    ).fetchone()[0]
+          AND NOT EXISTS (
+            SELECT 1 FROM staging_items s
+            WHERE s.customer_number = items.customer_number
+              AND s.doc_number = items.doc_number)
+          AND customer_number NOT IN (
+            SELECT customer_number FROM staging_items
+            WHERE doc_number IS NULL AND customer_number IS NOT NULL
+              AND line IN (SELECT line FROM staging_rejected))
+    """
+    params = {"import_id": import_id, "closed_on": closed_on}
+    closed = con.execute(
+        f"SELECT customer_number, doc_number FROM items {missing} ORDER BY 1, 2",
+        params,
+    ).fetchall()
     con.execute(
-        """
-        UPDATE items SET paid_date = $closed_on, closed_by_import = $import_id
-        WHERE customer_number IN (SELECT DISTINCT customer_number FROM staging_incoming)
-          AND coalesce(import_id, -1) <> $import_id AND open_amount <> 0
-          AND (paid_date IS NULL OR paid_date > $closed_on)
-        """,
-        {"import_id": import_id, "closed_on": closed_on},
+        "UPDATE items SET paid_date = $closed_on, closed_by_import = $import_id "
+        + missing,
+        params,
     )
-    return count
+    for customer_number, doc_number in closed:
+        report.problems.append(
+            Problem(
+                None,
+                None,
+                doc_number,
+                f"{customer_number} {doc_number} is no longer in this snapshot: "
+                f"closed as paid on {closed_on:%Y-%m-%d}",
+                "warning",
+            )
+        )
+    return len(closed)
 
 
 def _next_import_id(con) -> int:

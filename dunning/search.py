@@ -227,13 +227,18 @@ def to_sql(filters: Filters) -> tuple[str, dict[str, Any]]:
         add(f"({ledger.bucket_sql()}) = ANY($buckets)", buckets=list(filters.bucket))
     if filters.text:
         add(
-            "(doc_number ILIKE $text OR reference ILIKE $text OR customer_name ILIKE "
-            "$text)",
-            text=f"%{filters.text.strip()}%",
+            "(doc_number ILIKE $text ESCAPE '\\' OR reference ILIKE $text ESCAPE '\\' "
+            "OR customer_name ILIKE $text ESCAPE '\\')",
+            text=f"%{_like_escaped(filters.text.strip())}%",
         )
     if filters.where and filters.where.strip():
         conditions.append(f"({check_expression(filters.where)})")
     return " AND ".join(conditions) or "true", params
+
+
+def _like_escaped(text: str) -> str:
+    """Text matched literally by ILIKE: % and _ lose their wildcard meaning."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _check_choices(values, allowed, what: str) -> None:
@@ -375,6 +380,8 @@ def run(
     where, params = to_sql(filters)
     base, base_params = _base(as_of)
     params.update(base_params)
+    if limit < 0 or offset < 0:
+        raise InvalidValue("The limit and offset of a search cannot be negative.")
     if sort not in SORTABLE:
         raise InvalidValue(
             f"Cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}."
@@ -403,9 +410,9 @@ def run(
             "narrow the expression."
         ) from error
     except duckdb.Error as error:
-        raise InvalidValue(
-            f"The search failed: {str(error).splitlines()[0]}. Check the expression."
-        ) from error
+        hint = " Check the expert expression." if filters.where else ""
+        detail = str(error).splitlines()[0].split(": ", 1)[-1]
+        raise InvalidValue(f"The search failed: {detail}.{hint}") from error
     finally:
         timer.cancel()
         cursor.close()

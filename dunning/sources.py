@@ -125,14 +125,37 @@ def _utf8_copy(path: Path, encoding: str, folder: Path) -> Path:
     """The file as UTF-8 without BOM, for DuckDB's reader (which reads only UTF-8)."""
     if encoding == "utf-8":
         return path
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+    except LookupError as error:
+        raise ImportRefused(
+            f"Unknown encoding {encoding!r}: use utf-8, cp1252, iso-8859-15 or latin-1."
+        ) from error
     target = folder / "source-utf8.csv"
-    with (
-        path.open("r", encoding=encoding, newline="") as source,
-        target.open("w", encoding="utf-8", newline="") as copy,
-    ):
+    offset = lines = 0
+    with path.open("rb") as source, target.open("w", encoding="utf-8") as copy:
         while chunk := source.read(_CHUNK):
-            copy.write(chunk)
+            pending = len(decoder.getstate()[0])
+            try:
+                copy.write(decoder.decode(chunk, final=len(chunk) < _CHUNK))
+            except UnicodeDecodeError as error:
+                raise _not_in_encoding(path, encoding, error, offset - pending, lines)
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
     return target
+
+
+def _not_in_encoding(path, encoding, error, chunk_start, lines) -> ImportRefused:
+    """The refusal of a file with a byte its encoding cannot read, placed by line."""
+    bad = error.object[error.start]
+    line = lines + error.object[: error.start].count(b"\n") + 1
+    refusal = ImportRefused(
+        f"{path.name} is not in the {encoding} encoding: byte {bad:#04x} on line "
+        f"{line} (offset {chunk_start + error.start}) cannot be read. Give the right "
+        "encoding (--encoding cp1252, utf-8, iso-8859-15)."
+    )
+    refusal.__cause__ = error
+    return refusal
 
 
 def _head_records(text_path: Path, delimiter: str, limit: int = 40) -> list[list[str]]:

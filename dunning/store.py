@@ -151,9 +151,16 @@ def default_path() -> Path:
     return Path(configured) if configured else DEFAULT_PATH
 
 
-def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path | None = None, create: bool = True
+) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) and migrate the workspace; one per process."""
     path = Path(path) if path else default_path()
+    if not create and not path.exists():
+        raise WorkspaceError(
+            f"There is no workspace at {path}. Import a ledger into it first, or run "
+            "`python -m dunning demo`, or check --db / DUNNING_DB."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path))

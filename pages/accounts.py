@@ -90,10 +90,14 @@ def show_totals(totals: dict) -> None:
     for currency, figures in totals.items():
         balance, overdue = st.columns(2)
         balance.metric(
-            f"Balance {currency}", common.money(figures["balance"], currency), border=True
+            f"Balance {currency}",
+            common.money(figures["balance"], currency),
+            border=True,
         )
         overdue.metric(
-            f"Overdue {currency}", common.money(figures["overdue"], currency), border=True
+            f"Overdue {currency}",
+            common.money(figures["overdue"], currency),
+            border=True,
         )
 
 
@@ -105,7 +109,8 @@ def show_chart(rows: list[tuple]) -> None:
     chart = chart[chart["bucket"].isin(CHART_COLOURS)]
     chart["Bucket"] = chart["bucket"].map(common.BUCKET_LABELS)
     chart["Owed"] = [
-        common.money(a, c) for a, c in zip(chart["amount"], chart["Currency"])
+        common.money(a, c)
+        for a, c in zip(chart["amount"], chart["Currency"], strict=True)
     ]
     # Floats for plotting only; the figures shown are the Decimal texts above.
     chart["Amount"] = chart["amount"].astype(float)

@@ -34,7 +34,11 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 # The workspace
 
 
-@st.cache_resource(show_spinner=False)
+def _close(con: duckdb.DuckDBPyConnection) -> None:
+    con.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_close)
 def _open(path: str) -> duckdb.DuckDBPyConnection:
     """One connection per workspace file and process (DESIGN 15)."""
     return store.connect(path)

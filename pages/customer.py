@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
+
 import pandas as pd
 import streamlit as st
 
@@ -182,9 +184,18 @@ def settings_form(con, record: dict) -> None:
             customers.update(con, number, changes)
         except InvalidValue as error:
             common.show_error(error)
+        except InvalidOperation:
+            # dunning lets "nan" through as a bare decimal error; say what is expected.
+            st.error(
+                f"Penalty rate {changes['penalty_rate']!r}: give a number of % a year."
+            )
         else:
+            # Run again so the whole record (review notice included) shows the change.
             common.data_changed()
-            st.success("Settings saved.")
+            st.session_state["customer_saved"] = number
+            st.rerun()
+    if st.session_state.pop("customer_saved", None) == number:
+        st.success("Settings saved.")
 
 
 def show_open_items(items: list[dict], record: dict, as_of) -> None:
@@ -203,7 +214,9 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
             "Due date": [_due_date(i) for i in items],
             "Days late": pd.array([i["days_late"] for i in items], dtype="Int64"),
             "Aging bucket": [common.BUCKET_LABELS[i["bucket"]] for i in items],
-            "Amount": [common.money(i["amount"], i["currency"], language) for i in items],
+            "Amount": [
+                common.money(i["amount"], i["currency"], language) for i in items
+            ],
             "Open amount": [
                 common.money(i["open_amount"], i["currency"], language) for i in items
             ],

@@ -111,3 +111,53 @@ def test_ambiguous_dates_need_date_order(tmp_path):
     done = dunning("search", "--as-of", "2025-12-31", "--json", db=db)
     dues = sorted(item["due_date"] for item in json.loads(done.stdout)["items"])
     assert dues == ["2025-03-04", "2025-05-06"]  # month first: March 4, May 6
+
+
+def test_snapshot_keeps_documents_named_on_rejected_rows(tmp_path):
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "customer_number,doc_number,due_date,amount,currency\n"
+        "C1,D1,2025-02-10,100.00,EUR\n"
+        "C1,D2,2025-03-10,50.00,EUR\n"
+        "C1,D3,2025-04-10,30.00,EUR\n",
+        encoding="utf-8",
+    )
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "customer_number,doc_number,due_date,amount,currency\n"
+        "C1,D1,2025-02-10,abc,EUR\n"  # rejected, yet D1 is still listed
+        "C1,D3,2025-04-10,30.00,EUR\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(first), "--as-of", "2025-03-01", db=db)
+    done = dunning("import", str(second), "--as-of", "2025-05-01", "--json", db=db)
+    report = json.loads(done.stdout)
+    closed = [
+        w for w in report["warnings"] if "no longer in this snapshot" in w["message"]
+    ]
+    assert [w["value"] for w in closed] == ["D2"]  # only D2 left the snapshot
+
+    done = dunning("search", "--as-of", "2025-06-01", "--json", db=db)
+    found = json.loads(done.stdout)
+    assert {i["doc_number"] for i in found["items"]} == {"D1", "D3"}
+    assert found["totals"] == {"EUR": "130.00"}  # 100.00 + 30.00
+
+
+def test_read_commands_do_not_create_a_workspace(tmp_path):
+    db = tmp_path / "typo" / "w.duckdb"
+    done = dunning("customers", db=db)
+    assert done.returncode != 0
+    assert "no workspace" in done.stderr
+    assert not db.exists()
+
+
+def test_amount_filters_accept_french_decimals(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    done = dunning(
+        "search", "--as-of", "2026-02-15", "--min-amount", "2 000,00", "--json", db=db
+    )
+    assert json.loads(done.stdout)["totals"] == {"EUR": "14545.10"}  # 12500 + 2045.10
+    done = dunning("search", "--min-amount", "abc", db=db)
+    assert done.returncode != 0 and "not a number" in done.stderr

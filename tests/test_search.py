@@ -33,10 +33,10 @@ AS_OF = dt.date(2026, 2, 15)
             {"min_amount": Decimal("1000.50")},
         ),
         (
-            search.Filters(text="o'brien"),
-            "(doc_number ILIKE $text OR reference ILIKE $text OR customer_name ILIKE "
-            "$text)",
-            {"text": "%o'brien%"},
+            search.Filters(text="50%_o'brien"),
+            "(doc_number ILIKE $text ESCAPE '\\' OR reference ILIKE $text "
+            "ESCAPE '\\' OR customer_name ILIKE $text ESCAPE '\\')",
+            {"text": "%50\\%\\_o'brien%"},  # wildcards typed by a user are literal
         ),
         (
             search.Filters(doc_type=["invoice"], max_days_late=10),

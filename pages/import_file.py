@@ -1,0 +1,421 @@
+"""Import: upload a ledger, customers or contacts file, check the preview, load it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dunning import columns, importing, parsing, sources
+from dunning.errors import AlreadyImported, AmbiguousDateOrder, DunningError
+from pages import common
+
+UPLOAD_FOLDER = Path(tempfile.gettempdir()) / "dunning-uploads"
+NO_COLUMN = "—"
+AUTO = "auto"
+DETECTED_MAPPING = "(detected from the column names)"
+ENCODINGS = [AUTO, "utf-8", "cp1252", "iso-8859-15", "latin-1"]
+DELIMITERS = {AUTO: None, "; (semicolon)": ";", ", (comma)": ",", "tab": "\t", "|": "|"}
+DATE_ORDERS = {"dmy": "day/month/year", "mdy": "month/day/year"}
+SETTING_LABELS = {
+    "encoding": "Encoding",
+    "delimiter": "Delimiter",
+    "header_line": "Header line",
+}
+PROBLEM_ROWS = 500
+
+
+def main() -> None:
+    st.title("Import a file")
+    show_last_result()
+
+    # The file, kept on disk under its own name while the user checks it.
+    upload = st.file_uploader(
+        "Ledger (items), customers or contacts file: CSV, TXT, FEC, Excel, Parquet",
+        type=["csv", "txt", "xlsx", "parquet"],
+        key=f"import_upload_{st.session_state.get('import_nonce', 0)}",
+    )
+    if upload is None:
+        show_history()
+        return
+    state = file_state(upload.file_id)
+    path = saved_upload(upload)
+
+    # How to read it, then a full dry run of the import.
+    options = read_options(state, upload.name)
+    report = preview(path, options, state)
+    if report is not None:
+        show_report(report)
+        mapping_editor(state, report.kind, report.columns, report.mapping, report)
+        import_controls(path, options, report, state)
+    show_history()
+
+
+def file_state(file_id: str) -> dict:
+    """What the page remembers about the uploaded file; reset for a new file."""
+    state = st.session_state.get("import_state")
+    if not state or state["file_id"] != file_id:
+        state = {
+            "file_id": file_id,
+            "mapping": None,
+            "needs_date_order": False,
+            "already": None,
+            "preview_key": None,
+            "report": None,
+        }
+        st.session_state["import_state"] = state
+    return state
+
+
+def saved_upload(upload) -> Path:
+    """The uploaded bytes in a temporary file bearing the uploaded file's name."""
+    folder = UPLOAD_FOLDER / upload.file_id
+    target = folder / (Path(upload.name).name or "upload")
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(upload.getbuffer())
+    return target
+
+
+def read_options(state: dict, file_name: str) -> importing.Options:
+    """Kind, format, mode and reading settings chosen above the preview."""
+    kind, fmt, mode, encoding, delimiter = st.columns(5)
+    chosen_kind = kind.selectbox(
+        "Kind of file", [AUTO, *columns.KINDS], key="import_kind", on_change=_reset
+    )
+    chosen_fmt = fmt.selectbox("Format", sources.FORMATS, key="import_fmt")
+    chosen_mode = mode.selectbox(
+        "Mode",
+        importing.MODES,
+        key="import_mode",
+        help="replace: the file is a snapshot of the open items of the customers it "
+        "covers; items missing from it are closed. append: items are added.",
+    )
+    chosen_encoding = encoding.selectbox("Encoding", ENCODINGS, key="import_encoding")
+    chosen_delimiter = delimiter.selectbox(
+        "Delimiter", list(DELIMITERS), key="import_delimiter"
+    )
+    saved, terms, order = st.columns([2, 1, 2])
+    saved_name = saved.selectbox(
+        "Saved mapping",
+        [DETECTED_MAPPING, *columns.saved_names(common.cursor())],
+        key="import_saved_mapping",
+        on_change=_reset,
+    )
+    payment_terms = terms.number_input(
+        "Payment terms (days)",
+        min_value=0,
+        max_value=365,
+        value=None,
+        step=1,
+        key="import_terms",
+        help="Derives a due date (issue date + terms) for items without one, "
+        "e.g. from a FEC. Empty: the workspace setting, if any.",
+    )
+    date_order = None
+    if state["needs_date_order"]:
+        date_order = order.radio(
+            "Date order of the ambiguous dates",
+            list(DATE_ORDERS),
+            index=None,
+            format_func=DATE_ORDERS.get,
+            horizontal=True,
+            key="import_date_order",
+        )
+    mapping = state["mapping"]
+    if mapping is None and saved_name != DETECTED_MAPPING:
+        mapping = saved_name
+    return importing.Options(
+        kind=chosen_kind,
+        fmt=chosen_fmt,
+        mapping=mapping,
+        date_order=date_order,
+        payment_terms_days=payment_terms,
+        mode=chosen_mode,
+        encoding=None if chosen_encoding == AUTO else chosen_encoding,
+        delimiter=DELIMITERS[chosen_delimiter],
+        file_name=file_name,
+    )
+
+
+def _reset() -> None:
+    """A new kind or saved mapping makes the edited mapping obsolete."""
+    state = st.session_state.get("import_state")
+    if state:
+        state["mapping"] = None
+
+
+def preview(path: Path, options: importing.Options, state: dict):
+    """The dry-run report for these options, run again only when they change."""
+    key = repr(options)
+    if state["preview_key"] == key:
+        return state["report"]
+    try:
+        with st.spinner("Reading and checking the file…"):
+            report = importing.preview_file(common.cursor(), path, options)
+    except AmbiguousDateOrder as error:
+        if not state["needs_date_order"]:
+            state["needs_date_order"] = True
+            st.rerun()
+        st.warning(f"**{error.title}.** {error} Choose the date order above.")
+        return None
+    except DunningError as error:
+        common.show_error(error)
+        file_columns = probe_columns(path, options)
+        if file_columns:
+            st.info("Map the file's columns yourself, then apply the mapping.")
+            kind = options.kind if options.kind != AUTO else "items"
+            mapping_editor(state, kind, file_columns, state["mapping"] or {}, None)
+        return None
+    state["preview_key"], state["report"] = key, report
+    return report
+
+
+def probe_columns(path: Path, options: importing.Options) -> list[str]:
+    """The file's column names alone, when the import refused to guess a mapping."""
+    try:
+        fmt = sources.detect_format(path, options.fmt)
+        with common.cursor() as probe:
+            source = sources.stage(
+                probe,
+                path,
+                fmt,
+                "ui_column_probe",
+                columns.looks_like_header,
+                encoding=options.encoding,
+                delimiter=options.delimiter,
+            )
+    except Exception:
+        return []
+    return [] if fmt == "fec" else source.columns
+
+
+def show_report(report: importing.Report) -> None:
+    """Counts, detected settings, preview rows and problems of the dry run."""
+    read, loaded, rejected, warnings = st.columns(4)
+    read.metric("Rows read", report.rows_read, border=True)
+    loaded.metric("Valid rows", report.rows_loaded, border=True)
+    rejected.metric("Rejected rows", report.rows_rejected, border=True)
+    warnings.metric("Warnings", len(report.warnings), border=True)
+
+    detected, rows = st.columns([1, 3])
+    with detected:
+        st.subheader("Detected")
+        st.dataframe(detected_settings(report), hide_index=True)
+    with rows:
+        st.subheader(f"Preview ({len(report.preview)} first rows)")
+        st.dataframe(pd.DataFrame(report.preview), hide_index=True, placeholder="")
+
+    st.subheader("Problems")
+    if not report.problems:
+        st.caption("No problem found: every row can be loaded.")
+        return
+    problems = pd.DataFrame(
+        [dataclasses.asdict(p) for p in report.problems],
+        columns=["line", "column", "value", "message", "severity"],
+    )
+    if len(problems) > PROBLEM_ROWS:
+        st.caption(f"The first {PROBLEM_ROWS} of {len(problems)} problems.")
+    st.dataframe(
+        problems.head(PROBLEM_ROWS),
+        column_config={
+            "line": st.column_config.NumberColumn("Line", format="%d"),
+            "column": "Column",
+            "value": "Value",
+            "message": st.column_config.TextColumn("Message", width="large"),
+            "severity": "Severity",
+        },
+        hide_index=True,
+        placeholder="",
+    )
+    st.download_button(
+        "Download every problem (CSV)",
+        problems.to_csv(index=False).encode("utf-8"),
+        file_name=f"{Path(report.file_name).stem}-problems.csv",
+        mime="text/csv",
+    )
+
+
+def detected_settings(report: importing.Report) -> pd.DataFrame:
+    """What was detected, in words: kind, format, encoding, decimal marks, orders."""
+    rows = [("Kind", report.kind), ("Format", report.format)]
+    for key, value in report.detected.items():
+        if key.endswith("_decimal_mark"):
+            field = key.removesuffix("_decimal_mark")
+            label = f"{columns.FIELD_LABELS.get(field, field)}: decimal mark"
+        elif key.endswith("_order"):
+            field = key.removesuffix("_order")
+            label = f"{columns.FIELD_LABELS.get(field, field)}: date order"
+            value = _date_order_words(value)
+        else:
+            label = SETTING_LABELS.get(key, key)
+            value = "tab" if value == "\t" else value
+        rows.append((label, "" if value is None else str(value)))
+    return pd.DataFrame(rows, columns=["Setting", "Value"])
+
+
+def _date_order_words(order: str | None) -> str | None:
+    words = {**DATE_ORDERS, "ymd": "year-month-day"}
+    return words.get(order, order) if order in parsing.DATE_ORDERS else order
+
+
+def mapping_editor(state, kind, file_columns, mapping, report) -> None:
+    """One choice of column per field of this kind of file, and a saved name."""
+    if report is not None and report.format == "fec":
+        st.caption("A FEC has a fixed layout: no mapping to choose.")
+        return
+    form = f"import_mapping_{state['file_id']}_{kind}"
+    with st.expander("Column mapping", expanded=report is None), st.form(form):
+        choices = [NO_COLUMN, *file_columns]
+        grid = st.columns(3)
+        edited = {}
+        for position, field in enumerate(columns.KIND_FIELDS[kind]):
+            current = mapping.get(field)
+            edited[field] = grid[position % 3].selectbox(
+                columns.FIELD_LABELS.get(field, field),
+                choices,
+                index=choices.index(current) if current in choices else 0,
+            )
+        name, save = st.columns([3, 1], vertical_alignment="bottom")
+        mapping_name = name.text_input("Mapping name", key="import_mapping_name")
+        save_now = save.form_submit_button("Save mapping")
+        applied = st.form_submit_button("Apply mapping", type="primary")
+    if not (applied or save_now):
+        return
+    chosen = {f: c for f, c in edited.items() if c != NO_COLUMN}
+    if save_now and not save_mapping(mapping_name, kind, chosen):
+        return
+    state["mapping"] = chosen
+    st.rerun()
+
+
+def save_mapping(name: str, kind: str, mapping: dict) -> bool:
+    """Store the mapping under a name for the next file of the same layout."""
+    try:
+        columns.save(common.cursor(), name, kind, mapping)
+    except DunningError as error:
+        common.show_error(error)
+        return False
+    st.session_state["import_result"] = f"Mapping {name.strip()!r} saved."
+    return True
+
+
+def import_controls(path: Path, options, report: importing.Report, state) -> None:
+    """Load the valid rows, or cancel; a file seen before needs a confirmation."""
+    st.subheader("Load")
+    if report.rows_rejected:
+        st.warning(
+            f"{report.rows_rejected} row(s) are rejected (see Problems). Load the "
+            f"{report.rows_loaded} valid row(s), or cancel and fix the file."
+        )
+    force = False
+    if state["already"]:
+        st.warning(state["already"])
+        force = st.checkbox("Import again anyway", key="import_force")
+    save_as = st.checkbox(
+        "Save the mapping under the name given in Column mapping",
+        key="import_save_mapping",
+        disabled=report.format == "fec",
+    )
+    load, cancel, _ = st.columns([2, 1, 4])
+    clicked = load.button(
+        f"Load {report.rows_loaded} valid rows",
+        type="primary",
+        disabled=report.rows_loaded == 0,
+    )
+    cancel.button("Cancel", on_click=_cancel)
+    if clicked:
+        name = st.session_state.get("import_mapping_name", "") if save_as else ""
+        final = dataclasses.replace(
+            options,
+            mapping=options.mapping or report.mapping,
+            kind=report.kind,
+            force=force,
+            load_valid_rows=True,
+            save_mapping_as=name.strip() or None,
+        )
+        run_import(path, final, state)
+
+
+def run_import(path: Path, options: importing.Options, state: dict) -> None:
+    """The real import, in one transaction, with its progress shown."""
+    with st.status(f"Importing {options.file_name}…", expanded=True) as status:
+        progress = st.progress(10, text="Reading, checking and writing the rows")
+        try:
+            report = importing.import_file(common.cursor(), path, options)
+        except AlreadyImported as error:
+            state["already"] = str(error)
+            status.update(label="Already imported", state="error")
+            st.rerun()
+        except DunningError as error:
+            status.update(label="Import failed: nothing was changed", state="error")
+            common.show_error(error)
+            return
+        progress.progress(100, text="Done")
+        status.update(label="Import finished", state="complete")
+    common.data_changed()
+    st.session_state["import_result"] = summary(report)
+    _cancel()
+    st.rerun()
+
+
+def summary(report: importing.Report) -> str:
+    """What the import did, in one sentence."""
+    parts = [
+        f"Import #{report.import_id} of {report.file_name}: "
+        f"{report.rows_loaded} row(s) loaded, {report.rows_rejected} rejected"
+    ]
+    if report.customers_created:
+        parts.append(f"{report.customers_created} customer(s) created")
+    if report.items_closed:
+        parts.append(f"{report.items_closed} item(s) no longer in the ledger closed")
+    return ", ".join(parts) + "."
+
+
+def _cancel() -> None:
+    """Forget the uploaded file: clear the uploader and the dry run."""
+    state = st.session_state.pop("import_state", None)
+    if state:
+        shutil.rmtree(UPLOAD_FOLDER / state["file_id"], ignore_errors=True)
+    st.session_state["import_nonce"] = st.session_state.get("import_nonce", 0) + 1
+
+
+def show_last_result() -> None:
+    result = st.session_state.pop("import_result", None)
+    if result:
+        st.success(result)
+
+
+def show_history() -> None:
+    st.subheader("Past imports")
+    history = common.import_history(common.workspace_path())
+    if history.empty:
+        st.caption("Nothing imported yet.")
+        return
+    st.dataframe(
+        history,
+        column_config={
+            "import_id": st.column_config.NumberColumn("Import", format="%d"),
+            "file_name": "File",
+            "format": "Format",
+            "kind": "Kind",
+            "mode": "Mode",
+            "rows_read": "Read",
+            "rows_loaded": "Loaded",
+            "rows_rejected": "Rejected",
+            "finished_at": st.column_config.DatetimeColumn(
+                "Finished at", format="YYYY-MM-DD HH:mm"
+            ),
+        },
+        hide_index=True,
+    )
+
+
+try:
+    main()
+except DunningError as error:
+    common.show_error(error)
