@@ -113,3 +113,85 @@ def aging_long(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple]:
         """,
         {"as_of": as_of},
     ).fetchall()
+
+
+ACCOUNT_SORTS = {
+    "overdue": "overdue",
+    "balance": "balance",
+    "oldest_due_date": "oldest_due_date",
+    "max_days_late": "max_days_late",
+    "customer_number": "customer_number",
+    "name": "name",
+}
+
+
+def accounts(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    text: str | None = None,
+    segments: list[str] | None = None,
+    managers: list[str] | None = None,
+    currencies: list[str] | None = None,
+    overdue_only: bool = False,
+    sort: str = "overdue",
+    descending: bool = True,
+    limit: int = 500,
+    offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Accounts per customer and currency, filtered and sorted in SQL: the count of
+    every match and one page of rows (amounts as Decimal)."""
+    conditions, params = ["true"], {"as_of": as_of}
+    if text and text.strip():
+        conditions.append("(customer_number ILIKE $text OR name ILIKE $text)")
+        params["text"] = f"%{text.strip()}%"
+    for column, values, name in (
+        ("segment", segments, "segments"),
+        ("account_manager", managers, "managers"),
+        ("currency", currencies, "currencies"),
+    ):
+        if values:
+            conditions.append(f"{column} = ANY(${name})")
+            params[name] = list(values)
+    if overdue_only:
+        conditions.append("items_overdue > 0")
+    order = ACCOUNT_SORTS.get(sort)
+    if order is None:
+        raise ValueError(f"unknown sort {sort!r}")
+    where = " AND ".join(conditions)
+    base = f"SELECT * FROM ({_aggregate_sql()}) WHERE {where}"
+    count = con.execute(f"SELECT count(*) FROM ({base})", params).fetchone()[0]
+    cursor = con.execute(
+        f"{base} ORDER BY {order} {'DESC' if descending else 'ASC'} NULLS LAST, "
+        f"customer_number, currency LIMIT {int(limit)} OFFSET {int(offset)}",
+        params,
+    )
+    names = [d[0] for d in cursor.description]
+    return count, [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def of_customer(
+    con: duckdb.DuckDBPyConnection, customer_number: str, as_of: dt.date
+) -> list[dict[str, Any]]:
+    """One customer's figures per currency at the as-of date (Decimal amounts)."""
+    cursor = con.execute(
+        f"SELECT * FROM ({_aggregate_sql()}) WHERE customer_number = $customer "
+        "ORDER BY currency",
+        {"as_of": as_of, "customer": customer_number},
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Distinct segments, account managers and currencies, for filter pickers."""
+
+    def distinct(sql: str) -> list[str]:
+        return [row[0] for row in con.execute(sql).fetchall() if row[0]]
+
+    return {
+        "segments": distinct("SELECT DISTINCT segment FROM customers ORDER BY 1"),
+        "managers": distinct(
+            "SELECT DISTINCT account_manager FROM customers ORDER BY 1"
+        ),
+        "currencies": distinct("SELECT DISTINCT currency FROM items ORDER BY 1"),
+    }

@@ -109,6 +109,20 @@ def update(
     return get(con, customer_number)
 
 
+def _rate(value: Any) -> Decimal:
+    """An annual percentage typed by a user: 12.5 or 12,5, from 0 to 100."""
+    try:
+        rate = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or not Decimal(0) <= rate <= Decimal(100):
+        raise InvalidValue(
+            f"Penalty rate {value!r}: give an annual percentage from 0 to 100 "
+            "(e.g. 12.5)."
+        )
+    return rate
+
+
 def _checked(key: str, value: Any) -> Any:
     """A value for one editable field, or InvalidValue saying what is expected."""
     if key not in EDITABLE:
@@ -124,15 +138,7 @@ def _checked(key: str, value: Any) -> Any:
     ):
         raise InvalidValue(f"Payment terms {value!r}: give 0 to 365 days.")
     if key == "penalty_rate" and value not in (None, ""):
-        try:
-            rate = Decimal(str(value).replace(",", "."))
-        except InvalidOperation as error:
-            raise InvalidValue(
-                f"Penalty rate {value!r} is not a number: give an annual % (e.g. 12.5)."
-            ) from error
-        if not Decimal(0) <= rate <= Decimal(100):
-            raise InvalidValue(f"Penalty rate {value!r}: give 0 to 100 (% a year).")
-        return rate
+        return _rate(value)
     if key == "currency" and (not isinstance(value, str) or len(value) != 3):
         raise InvalidValue(f"Currency {value!r}: use a 3-letter ISO code like EUR.")
     if isinstance(value, str):

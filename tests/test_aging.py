@@ -63,3 +63,23 @@ def test_an_earlier_as_of_date_sees_only_items_issued_by_then(ledger):
     }
     assert rows["C00012"]["balance"] == {"EUR": Decimal("1234.56")}
     assert "C00031" not in rows
+
+
+def test_accounts_filtered_sorted_and_paged_in_sql(ledger):
+    count, rows = aging.accounts(ledger, AS_OF, overdue_only=True, sort="overdue")
+    assert count == 2  # C00031 owes nothing overdue
+    assert [r["customer_number"] for r in rows] == ["C00012", "C00027"]
+    count, rows = aging.accounts(ledger, AS_OF, text="cœur")
+    assert (count, rows[0]["balance"]) == (1, Decimal("2045.10"))
+    count, rows = aging.accounts(
+        ledger, AS_OF, sort="balance", descending=False, limit=1
+    )
+    assert count == 3 and rows[0]["customer_number"] == "C00027"  # 480.40 smallest
+
+
+def test_of_customer_gives_decimal_figures(ledger):
+    (row,) = aging.of_customer(ledger, "C00012", AS_OF)
+    assert (row["balance"], row["overdue"]) == (
+        Decimal("13484.56"),
+        Decimal("13734.56"),
+    )

@@ -1,0 +1,47 @@
+"""Amounts and dates written for a reader, in the customer's language (Babel).
+
+Formatting is apart from computing: values arrive as Decimal and dates, and leave as
+text. `fr` writes `1 071,55 €` and `14/08/2025`; `en` writes `€1,071.55` and
+`14 Aug 2025`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+DATE_FORMATS = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
+
+
+def locale_of(language: str | None) -> str:
+    """The Babel locale of a customer language (French when unknown)."""
+    return LOCALES.get((language or "fr").lower(), LOCALES["fr"])
+
+
+def money(value: Decimal | None, currency: str, language: str | None = "fr") -> str:
+    """An amount with its currency, e.g. '1 234,56 €' or '€1,234.56'."""
+    if value is None:
+        return ""
+    return babel_numbers.format_currency(
+        Decimal(value), currency, locale=locale_of(language)
+    )
+
+
+def totals(values: dict[str, Decimal], language: str | None = "fr") -> str:
+    """Per-currency totals side by side, never added together."""
+    return " + ".join(
+        money(amount, currency, language) for currency, amount in values.items()
+    )
+
+
+def date(value: dt.date | None, language: str | None = "fr") -> str:
+    """A date as the customer reads it, e.g. '14/08/2025' or '14 Aug 2025'."""
+    if value is None:
+        return ""
+    key = (language or "fr").lower()
+    pattern = DATE_FORMATS.get(key, DATE_FORMATS["fr"])
+    return babel_dates.format_date(value, pattern, locale=locale_of(language))
