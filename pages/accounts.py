@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -12,7 +10,6 @@ from dunning import ledger
 from dunning.errors import DunningError
 from pages import common
 
-MONEY_COLUMNS = ["balance", "overdue", *(key for key, _ in ledger.BUCKETS)]
 COLUMNS = [
     "customer_number",
     "name",
@@ -44,6 +41,8 @@ CHART_COLOURS = {
     "d91_plus": "#8c1c13",
     "no_due_date": "#9e9e9e",
 }
+TOTALS_PER_ROW = 3
+ROW_HEIGHT = 35
 FILTER_COLUMNS = {
     "segment": "segments",
     "account_manager": "managers",
@@ -64,41 +63,39 @@ def main() -> None:
     st.title("Accounts")
     st.caption(f"Open items at {as_of:%Y-%m-%d}, per customer and currency.")
 
-    # Workspace totals and the aging chart side by side.
+    # Workspace totals per currency, then the aging chart beside the filters.
     frame = common.accounts(path, as_of)
     if frame.empty:
         st.info("No open item at this date. Import a ledger on the Import page.")
         return
-    left, right = st.columns([2, 3])
-    with left:
-        show_totals(common.totals(path, as_of))
-    with right:
+    show_totals(common.totals(path, as_of))
+    chart, form = st.columns([3, 2], gap="large")
+    with chart:
         show_chart(common.aging_rows(path, as_of))
 
+    with form:
+        filters = filter_form(frame)
+
     # The filtered table, one page at a time, each row opening its record.
-    filters = filter_form(frame)
     shown = filtered(frame, filters)
     st.caption(f"{len(shown)} of {len(frame)} customer accounts match the filters.")
-    window = page_of(shown)
+    window = common.paged(shown, "accounts_page", "accounts")
     show_table(window)
     open_picker(window)
 
 
 def show_totals(totals: dict) -> None:
     """Balance and overdue per currency: never one total across currencies."""
-    st.subheader("Totals")
-    for currency, figures in totals.items():
-        balance, overdue = st.columns(2)
-        balance.metric(
-            f"Balance {currency}",
-            common.money(figures["balance"], currency),
-            border=True,
-        )
-        overdue.metric(
-            f"Overdue {currency}",
-            common.money(figures["overdue"], currency),
-            border=True,
-        )
+    currencies = list(totals.items())
+    for start in range(0, len(currencies), TOTALS_PER_ROW):
+        row = currencies[start : start + TOTALS_PER_ROW]
+        for slot, (currency, figures) in zip(
+            st.columns(TOTALS_PER_ROW), row, strict=False
+        ):
+            with slot.container(border=True):
+                balance, overdue = figures["balance"], figures["overdue"]
+                st.metric(f"Balance {currency}", common.money(balance, currency))
+                st.metric(f"Overdue {currency}", common.money(overdue, currency))
 
 
 def show_chart(rows: list[tuple]) -> None:
@@ -112,7 +109,7 @@ def show_chart(rows: list[tuple]) -> None:
         common.money(a, c)
         for a, c in zip(chart["amount"], chart["Currency"], strict=True)
     ]
-    # Floats for plotting only; the figures shown are the Decimal texts above.
+    # Floats place the bars only; the hover shows the exact Decimal text.
     chart["Amount"] = chart["amount"].astype(float)
     figure = px.bar(
         chart,
@@ -129,7 +126,7 @@ def show_chart(rows: list[tuple]) -> None:
         hover_data={"Owed": True, "Amount": False},
         title="Aging of owed amounts",
     )
-    figure.update_layout(height=320, margin={"t": 40, "b": 10}, legend_title=None)
+    figure.update_layout(height=360, margin={"t": 40, "b": 10}, legend_title=None)
     st.plotly_chart(figure, width="stretch")
 
 
@@ -137,25 +134,26 @@ def filter_form(frame: pd.DataFrame) -> dict:
     """Filters grouped in one form; applied values survive page switches."""
     applied = st.session_state.setdefault("accounts_filters", dict(FILTER_KEYS))
     with st.form("accounts_filter_form"):
-        text, segment, manager, currency, options = st.columns([3, 2, 2, 2, 2])
         values = {
-            "text": text.text_input(
+            "text": st.text_input(
                 "Customer number or name", value=applied["text"], placeholder="C00027"
             ),
-            "segments": _multiselect(segment, "Segment", frame, "segment", applied),
-            "managers": _multiselect(
-                manager, "Account manager", frame, "account_manager", applied
-            ),
-            "currencies": _multiselect(
-                currency, "Currency", frame, "currency", applied
-            ),
-            "sort": options.selectbox(
-                "Sort by", list(SORTS), index=list(SORTS).index(applied["sort"])
-            ),
-            "overdue_only": options.checkbox(
-                "Overdue only", value=applied["overdue_only"]
-            ),
         }
+        segment, manager = st.columns(2)
+        values["segments"] = _multiselect(segment, "Segment", frame, "segment", applied)
+        values["managers"] = _multiselect(
+            manager, "Account manager", frame, "account_manager", applied
+        )
+        currency, sort = st.columns(2)
+        values["currencies"] = _multiselect(
+            currency, "Currency", frame, "currency", applied
+        )
+        values["sort"] = sort.selectbox(
+            "Sort by", list(SORTS), index=list(SORTS).index(applied["sort"])
+        )
+        values["overdue_only"] = st.checkbox(
+            "Overdue accounts only", value=applied["overdue_only"]
+        )
         if st.form_submit_button("Apply filters"):
             st.session_state["accounts_filters"] = values
             st.session_state["accounts_page"] = 1
@@ -191,23 +189,6 @@ def filtered(frame: pd.DataFrame, filters: dict) -> pd.DataFrame:
     )
 
 
-def page_of(shown: pd.DataFrame) -> pd.DataFrame:
-    """One page of at most PAGE_SIZE accounts, with a page number when needed."""
-    pages = max(1, math.ceil(len(shown) / common.PAGE_SIZE))
-    if pages == 1:
-        return shown
-    if st.session_state.get("accounts_page", 1) > pages:
-        st.session_state["accounts_page"] = 1
-    number = st.number_input(
-        f"Page (of {pages}, {common.PAGE_SIZE} accounts a page)",
-        min_value=1,
-        max_value=pages,
-        key="accounts_page",
-    )
-    start = (number - 1) * common.PAGE_SIZE
-    return shown.iloc[start : start + common.PAGE_SIZE]
-
-
 def show_table(window: pd.DataFrame) -> None:
     """The accounts table; selecting a row opens that customer's record."""
     money = st.column_config.NumberColumn
@@ -232,6 +213,7 @@ def show_table(window: pd.DataFrame) -> None:
         window,
         column_order=COLUMNS,
         column_config=config,
+        height=ROW_HEIGHT * (min(len(window), 15) + 1) + 3,
         hide_index=True,
         placeholder="",
         on_select="rerun",

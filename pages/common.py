@@ -4,6 +4,7 @@ frames, money formatting and the one way a page shows an error."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -122,6 +123,24 @@ def import_history(path: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------
 # Display
+
+
+def paged(frame: pd.DataFrame, key: str, noun: str) -> pd.DataFrame:
+    """One page of at most PAGE_SIZE rows, with a page number when there are more."""
+    pages = max(1, math.ceil(len(frame) / PAGE_SIZE))
+    if pages == 1:
+        return frame
+    if st.session_state.get(key, 1) > pages:
+        st.session_state[key] = 1
+    number = st.number_input(
+        f"Page (of {pages}, {PAGE_SIZE} {noun} a page)",
+        min_value=1,
+        max_value=pages,
+        key=key,
+        width=260,
+    )
+    start = (number - 1) * PAGE_SIZE
+    return frame.iloc[start : start + PAGE_SIZE]
 
 
 def money(value: Decimal | float | None, currency: str, language: str = "fr") -> str:

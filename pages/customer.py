@@ -205,7 +205,24 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
         st.caption("No open item at this date.")
         return
     language = record["language"]
-    table = pd.DataFrame(
+    key = f"customer_items_page_{record['customer_number']}"
+    window = common.paged(pd.DataFrame({"item": items}), key, "items")["item"]
+    st.dataframe(
+        items_table(list(window), language),
+        column_config={
+            "Issue date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "Amount": st.column_config.TextColumn(alignment="right"),
+            "Open amount": st.column_config.TextColumn(alignment="right"),
+        },
+        hide_index=True,
+        placeholder="",
+    )
+    show_missing_due_dates(items, language)
+
+
+def items_table(items: list[dict], language: str) -> pd.DataFrame:
+    """Items as read: dates, days late, bucket, amounts written in the language."""
+    return pd.DataFrame(
         {
             "Document": [i["doc_number"] for i in items],
             "Type": [i["doc_type"] for i in items],
@@ -223,17 +240,6 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
             "Status": [i["status"] for i in items],
         }
     )
-    st.dataframe(
-        table,
-        column_config={
-            "Issue date": st.column_config.DateColumn(format="YYYY-MM-DD"),
-            "Amount": st.column_config.TextColumn(alignment="right"),
-            "Open amount": st.column_config.TextColumn(alignment="right"),
-        },
-        hide_index=True,
-        placeholder="",
-    )
-    show_missing_due_dates(items, language)
 
 
 def _due_date(item: dict) -> str:
@@ -250,6 +256,9 @@ def show_missing_due_dates(items: list[dict], language: str) -> None:
         f"{len(missing)} open item(s) have no usable due date: they are not counted "
         "as overdue and are never dunned until one is set."
     )
+    if len(missing) > common.PAGE_SIZE:
+        st.caption(f"The first {common.PAGE_SIZE} of them.")
+        missing = missing[: common.PAGE_SIZE]
     st.dataframe(
         pd.DataFrame(
             {

@@ -40,6 +40,8 @@ def main() -> None:
         key=f"import_upload_{st.session_state.get('import_nonce', 0)}",
     )
     if upload is None:
+        if "import_state" in st.session_state:
+            _forget_file()
         show_history()
         return
     state = file_state(upload.file_id)
@@ -202,13 +204,15 @@ def show_report(report: importing.Report) -> None:
     rejected.metric("Rejected rows", report.rows_rejected, border=True)
     warnings.metric("Warnings", len(report.warnings), border=True)
 
-    detected, rows = st.columns([1, 3])
+    detected, rows = st.columns([2, 3])
     with detected:
         st.subheader("Detected")
         st.dataframe(detected_settings(report), hide_index=True)
     with rows:
         st.subheader(f"Preview ({len(report.preview)} first rows)")
-        st.dataframe(pd.DataFrame(report.preview), hide_index=True, placeholder="")
+        preview = pd.DataFrame(report.preview)
+        labels = {"line": "Line", **columns.FIELD_LABELS}
+        st.dataframe(preview.rename(columns=labels), hide_index=True, placeholder="")
 
     st.subheader("Problems")
     if not report.problems:
@@ -269,7 +273,8 @@ def mapping_editor(state, kind, file_columns, mapping, report) -> None:
         st.caption("A FEC has a fixed layout: no mapping to choose.")
         return
     form = f"import_mapping_{state['file_id']}_{kind}"
-    with st.expander("Column mapping", expanded=report is None), st.form(form):
+    title = f"Column mapping ({len(mapping)} fields mapped)"
+    with st.expander(title, expanded=report is None), st.form(form):
         choices = [NO_COLUMN, *file_columns]
         grid = st.columns(3)
         edited = {}
@@ -280,28 +285,20 @@ def mapping_editor(state, kind, file_columns, mapping, report) -> None:
                 choices,
                 index=choices.index(current) if current in choices else 0,
             )
-        name, save = st.columns([3, 1], vertical_alignment="bottom")
-        mapping_name = name.text_input("Mapping name", key="import_mapping_name")
-        save_now = save.form_submit_button("Save mapping")
         applied = st.form_submit_button("Apply mapping", type="primary")
-    if not (applied or save_now):
-        return
-    chosen = {f: c for f, c in edited.items() if c != NO_COLUMN}
-    if save_now and not save_mapping(mapping_name, kind, chosen):
-        return
-    state["mapping"] = chosen
-    st.rerun()
+    if applied:
+        state["mapping"] = {f: c for f, c in edited.items() if c != NO_COLUMN}
+        st.rerun()
 
 
-def save_mapping(name: str, kind: str, mapping: dict) -> bool:
+def save_mapping(name: str, kind: str, mapping: dict) -> None:
     """Store the mapping under a name for the next file of the same layout."""
     try:
         columns.save(common.cursor(), name, kind, mapping)
     except DunningError as error:
         common.show_error(error)
-        return False
-    st.session_state["import_result"] = f"Mapping {name.strip()!r} saved."
-    return True
+        return
+    st.success(f"Mapping {name.strip()!r} saved: pick it under Saved mapping.")
 
 
 def import_controls(path: Path, options, report: importing.Report, state) -> None:
@@ -316,11 +313,16 @@ def import_controls(path: Path, options, report: importing.Report, state) -> Non
     if state["already"]:
         st.warning(state["already"])
         force = st.checkbox("Import again anyway", key="import_force")
-    save_as = st.checkbox(
-        "Save the mapping under the name given in Column mapping",
-        key="import_save_mapping",
-        disabled=report.format == "fec",
-    )
+    if report.format != "fec":
+        name, save_as, save_now = st.columns([2, 2, 1], vertical_alignment="bottom")
+        mapping_name = name.text_input("Mapping name", key="import_mapping_name")
+        save_as = save_as.checkbox(
+            "Save the mapping with the import", key="import_save"
+        )
+        if save_now.button("Save mapping now"):
+            save_mapping(mapping_name, report.kind, report.mapping)
+    else:
+        mapping_name, save_as = "", False
     load, cancel, _ = st.columns([2, 1, 4])
     clicked = load.button(
         f"Load {report.rows_loaded} valid rows",
@@ -329,7 +331,7 @@ def import_controls(path: Path, options, report: importing.Report, state) -> Non
     )
     cancel.button("Cancel", on_click=_cancel)
     if clicked:
-        name = st.session_state.get("import_mapping_name", "") if save_as else ""
+        name = mapping_name if save_as else ""
         final = dataclasses.replace(
             options,
             mapping=options.mapping or report.mapping,
@@ -377,11 +379,15 @@ def summary(report: importing.Report) -> str:
 
 
 def _cancel() -> None:
-    """Forget the uploaded file: clear the uploader and the dry run."""
+    """Clear the uploader and forget the file and its dry run."""
+    _forget_file()
+    st.session_state["import_nonce"] = st.session_state.get("import_nonce", 0) + 1
+
+
+def _forget_file() -> None:
     state = st.session_state.pop("import_state", None)
     if state:
         shutil.rmtree(UPLOAD_FOLDER / state["file_id"], ignore_errors=True)
-    st.session_state["import_nonce"] = st.session_state.get("import_nonce", 0) + 1
 
 
 def show_last_result() -> None:

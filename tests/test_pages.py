@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +33,13 @@ SHARED_LEDGER = (
     ROOT.parent / "shared" / "cases" / "01_csv_semicolon_cp1252_fr_amounts" / LEDGER
 )
 TIMEOUT = 60
+# A second process that holds the workspace file until its stdin closes.
+HOLD_WORKSPACE = (
+    "import sys, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('open', flush=True)\n"
+    "sys.stdin.read()\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -120,6 +129,22 @@ def test_accounts_filter_by_number(workspace):
     at.switch_page("pages/customer.py").run()
     at.switch_page("pages/accounts.py").run()
     assert list(at.dataframe[0].value["customer_number"]) == ["C00031"]
+
+
+def test_accounts_send_one_page_of_rows_at_a_time(workspace_file, tmp_path):
+    # 601 customers with one overdue item each: pages of 500 and 101 accounts.
+    lines = ["Code client;N° pièce;Date échéance;Reste dû;Devise"]
+    lines += [f"D{n:04d};FA-{n};31/12/2025;{n},00;EUR" for n in range(1, 602)]
+    ledger = tmp_path / "many.csv"
+    ledger.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    con = store.connect(workspace_file)
+    importing.import_file(con, ledger)
+    con.close()
+    at = app().run()
+    assert len(at.dataframe[0].value) == 500
+    at.number_input(key="accounts_page").set_value(2).run()
+    assert len(at.dataframe[0].value) == 101
+    assert at.dataframe[0].value["customer_number"].iloc[-1] == "D0001"  # least owed
 
 
 def test_customer_record_shows_open_amount_not_original(workspace):
@@ -237,6 +262,22 @@ def test_unreadable_workspace_is_reported(workspace_file):
     assert "cannot" in at.error[0].value
 
 
+def test_workspace_locked_by_another_process_is_reported(workspace):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WORKSPACE, str(workspace)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        at = app().run()
+    finally:
+        holder.communicate("")
+    assert not at.exception
+    assert "open in another program" in at.error[0].value
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("dunning.demo") is None,
     reason="dunning.demo is not written yet",
@@ -246,3 +287,14 @@ def test_empty_workspace_opens_on_the_demo(workspace_file):
     assert not at.exception
     assert any("DEMO WORKSPACE" in w.value for w in at.sidebar.warning)
     assert len(at.dataframe[0].value) > 0
+
+
+def test_import_can_be_cancelled(workspace):
+    at = app().run()
+    at.switch_page("pages/import_file.py").run()
+    upload = (DATA / LEDGER) if (DATA / LEDGER).exists() else SHARED_LEDGER
+    at.file_uploader[0].set_value((LEDGER, upload.read_bytes(), "text/csv")).run()
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    assert not at.exception
+    assert not at.metric
+    assert "import_state" not in at.session_state
