@@ -746,9 +746,12 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
     ]
     report_rows = []
     for severity, condition, field_name, value_sql, message_sql in checks:
-        if field_name not in mapping and field_name in ("amount", "open_amount"):
-            if "amount_raw IS NULL AND open_raw IS NULL" not in condition:
-                continue
+        if (
+            field_name not in mapping
+            and field_name in ("amount", "open_amount")
+            and "amount_raw IS NULL AND open_raw IS NULL" not in condition
+        ):
+            continue
         rows = con.execute(
             f"SELECT line, {value_sql}, {message_sql} FROM staging_items "
             f"WHERE {condition} ORDER BY line",

@@ -20,7 +20,8 @@ DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 def clean(expr: str) -> str:
     """A text cell trimmed, with odd spaces made plain, empty as NULL."""
-    return f"NULLIF(trim(regexp_replace({expr}, '[\\x{{00A0}}\\x{{202F}}\\t]', ' ', 'g')), '')"
+    odd_spaces = "'[\\x{00A0}\\x{202F}\\t]'"
+    return f"NULLIF(trim(regexp_replace({expr}, {odd_spaces}, ' ', 'g')), '')"
 
 
 def _bare_number(expr: str) -> str:
@@ -56,6 +57,8 @@ def detect_number(con: duckdb.DuckDBPyConnection, table: str, column: str):
     `1,234` or `1.234` only suggests that the mark is a thousands separator.
     """
     bare = _bare_number(column)
+    comma_groups = "'[-+(]?\\d{1,3}(,\\d{3})+\\)?-?'"
+    dot_groups = "'[-+(]?\\d{1,3}(\\.\\d{3})+\\)?-?'"
     comma, dot, comma3, dot3 = con.execute(
         f"""
         SELECT
@@ -63,8 +66,8 @@ def detect_number(con: duckdb.DuckDBPyConnection, table: str, column: str):
                               OR regexp_matches(v, '\\.\\d{{3}},')),
           count(*) FILTER (WHERE regexp_matches(v, '\\.\\d{{1,2}}\\)?-?$')
                               OR regexp_matches(v, ',\\d{{3}}\\.')),
-          count(*) FILTER (WHERE regexp_full_match(v, '[-+(]?\\d{{1,3}}(,\\d{{3}})+\\)?-?')),
-          count(*) FILTER (WHERE regexp_full_match(v, '[-+(]?\\d{{1,3}}(\\.\\d{{3}})+\\)?-?'))
+          count(*) FILTER (WHERE regexp_full_match(v, {comma_groups})),
+          count(*) FILTER (WHERE regexp_full_match(v, {dot_groups}))
         FROM (SELECT {bare} AS v FROM {table} WHERE {column} IS NOT NULL)
         """
     ).fetchone()
@@ -88,15 +91,16 @@ def number_sql(column: str, convention: NumberConvention) -> str:
     """SQL converting a text column to DECIMAL(18,2), NULL when it does not parse.
 
     Accepts a leading or trailing minus and accounting parentheses `(12.00)`; refuses
-    more than two significant decimals rather than rounding an amount silently.
+    more than two significant decimals rather than rounding an amount silently, and
+    a grouping that starts with zero (`0,001` is no thousand in a dot column).
     Plain string functions do the common work; a regular expression checks the
     grouping only for values that contain the thousands mark.
     """
     if convention.decimal == ",":
-        group, shape = ".", "[+-]?\\d{1,3}(\\.\\d{3})+(,\\d+)?"
+        group, shape = ".", "[+-]?[1-9]\\d{0,2}(\\.\\d{3})+(,\\d+)?"
         plain = "replace(replace(b, '.', ''), ',', '.')"
     else:
-        group, shape = ",", "[+-]?\\d{1,3}(,\\d{3})+(\\.\\d+)?"
+        group, shape = ",", "[+-]?[1-9]\\d{0,2}(,\\d{3})+(\\.\\d+)?"
         plain = "replace(b, ',', '')"
     negative = (
         "((starts_with(r, '(') AND ends_with(r, ')'))"
@@ -180,18 +184,21 @@ def date_sql(column: str, order: str | None, serials: bool = False) -> str:
         if serials
         else ""
     )
+    iso_day = "regexp_extract(v, '^(\\d{4}-\\d{1,2}-\\d{1,2})', 1)"
+    slashed = "regexp_replace(v, '[.-]', '/', 'g')"
     return f"""(
         SELECT CASE
           WHEN regexp_matches(v, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}([ T].*)?$')
-            THEN CAST(try_strptime(regexp_extract(v, '^(\\d{{4}}-\\d{{1,2}}-\\d{{1,2}})', 1), '%Y-%m-%d') AS DATE)
+            THEN CAST(try_strptime({iso_day}, '%Y-%m-%d') AS DATE)
           WHEN regexp_full_match(v, '\\d{{4}}[/.]\\d{{1,2}}[/.]\\d{{1,2}}')
-            THEN CAST(try_strptime(regexp_replace(v, '[.]', '/', 'g'), '%Y/%m/%d') AS DATE)
+            THEN CAST(
+              try_strptime(regexp_replace(v, '[.]', '/', 'g'), '%Y/%m/%d') AS DATE)
           WHEN regexp_full_match(v, '\\d{{8}}')
             THEN CAST(try_strptime(v, '%Y%m%d') AS DATE)
           WHEN regexp_full_match(v, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{4}}')
-            THEN CAST(try_strptime(regexp_replace(v, '[.-]', '/', 'g'), '{day_first}') AS DATE)
+            THEN CAST(try_strptime({slashed}, '{day_first}') AS DATE)
           WHEN regexp_full_match(v, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{2}}')
-            THEN CAST(try_strptime(regexp_replace(v, '[.-]', '/', 'g'), '{short}') AS DATE)
+            THEN CAST(try_strptime({slashed}, '{short}') AS DATE)
           {serial}
         END
         FROM (SELECT {value} AS v)

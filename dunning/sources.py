@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import math
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ _TEXT_DECIMALS = {
     ",": re.compile(r",\d{1,2}\)?-?$|\.\d{3},"),
     ".": re.compile(r"\.\d{1,2}\)?-?$|,\d{3}\."),
 }
-_NOT_DIGITS = re.compile(r"[\s\u00a0\u202f\u2007€$£]|EUR|USD|GBP|CHF")
+_OVERFLOW = "c_overflow"  # staging column for fields past the header's
+_SPACES_AND_SYMBOLS = re.compile(r"[\s\u00a0\u202f\u2007€$£]|EUR|USD|GBP|CHF")
 
 
 @dataclass
@@ -121,41 +123,55 @@ def detect_encoding(path: Path) -> str:
     return "iso-8859-15" if has_a4 else "cp1252"
 
 
-def _utf8_copy(path: Path, encoding: str, folder: Path) -> Path:
-    """The file as UTF-8 without BOM, for DuckDB's reader (which reads only UTF-8)."""
-    if encoding == "utf-8":
+def _utf8_copy(path: Path, encoding: str, folder: Path, checked: bool) -> Path:
+    """The file as UTF-8 without BOM, for DuckDB's reader (which reads only UTF-8).
+
+    A file whose detection read it as UTF-8 (`checked`) is used as it is; one said
+    to be UTF-8 by the user is decoded like any other, to report a bad byte here.
+    """
+    if encoding == "utf-8" and checked:
         return path
+    # The BOM is skipped here rather than by utf-8-sig, so offsets stay the file's.
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
     try:
-        decoder = codecs.getincrementaldecoder(encoding)()
+        decoder = codecs.getincrementaldecoder(codec)()
     except LookupError as error:
         raise ImportRefused(
             f"Unknown encoding {encoding!r}: use utf-8, cp1252, iso-8859-15 or latin-1."
         ) from error
     target = folder / "source-utf8.csv"
-    offset = lines = 0
-    with path.open("rb") as source, target.open("w", encoding="utf-8") as copy:
-        while chunk := source.read(_CHUNK):
+    lines = 0
+    with (
+        path.open("rb") as source,
+        target.open("w", encoding="utf-8", newline="") as copy,
+    ):
+        if source.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8 or codec != "utf-8":
+            source.seek(0)
+        offset = source.tell()
+        while True:
+            chunk = source.read(_CHUNK)
             pending = len(decoder.getstate()[0])
             try:
-                copy.write(decoder.decode(chunk, final=len(chunk) < _CHUNK))
+                copy.write(decoder.decode(chunk, final=not chunk))
             except UnicodeDecodeError as error:
-                raise _not_in_encoding(path, encoding, error, offset - pending, lines)
+                raise _not_in_encoding(
+                    path, encoding, error, offset - pending, lines
+                ) from error
+            if not chunk:
+                return target
             offset += len(chunk)
             lines += chunk.count(b"\n")
-    return target
 
 
 def _not_in_encoding(path, encoding, error, chunk_start, lines) -> ImportRefused:
     """The refusal of a file with a byte its encoding cannot read, placed by line."""
     bad = error.object[error.start]
     line = lines + error.object[: error.start].count(b"\n") + 1
-    refusal = ImportRefused(
+    return ImportRefused(
         f"{path.name} is not in the {encoding} encoding: byte {bad:#04x} on line "
         f"{line} (offset {chunk_start + error.start}) cannot be read. Give the right "
         "encoding (--encoding cp1252, utf-8, iso-8859-15)."
     )
-    refusal.__cause__ = error
-    return refusal
 
 
 def _head_records(text_path: Path, delimiter: str, limit: int = 40) -> list[list[str]]:
@@ -172,17 +188,23 @@ def _head_records(text_path: Path, delimiter: str, limit: int = 40) -> list[list
 
 
 def detect_delimiter(text_path: Path) -> str:
-    """The separator among ; tab | , whose field count is the most regular."""
+    """The separator among ; tab | , that splits the lines most regularly.
+
+    Regularity is the share of lines with the usual field count, weighed by the log
+    of that count: decimal commas split every line of a French export into a few
+    regular fields, while its real separator gives many columns even when some
+    lines hold a stray separator.
+    """
     best, best_score = ",", -1.0
     for delimiter in DELIMITERS:
         records = [r for r in _head_records(text_path, delimiter) if any(r)]
         if not records:
             continue
         counts = [len(r) for r in records]
-        usual = max(set(counts), key=counts.count)
+        usual = max(sorted(set(counts)), key=counts.count)
         if usual < 2:
             continue
-        score = counts.count(usual) / len(counts) + usual / 1000
+        score = counts.count(usual) / len(counts) * math.log(usual)
         if score > best_score:
             best, best_score = delimiter, score
     return best
@@ -226,16 +248,22 @@ def stage_csv(
     delimiter: str | None = None,
 ) -> Source:
     """Stage a delimited text file (CSV, TXT, FEC) as text columns."""
+    checked = encoding is None
     encoding = encoding or detect_encoding(path)
-    text_path = _utf8_copy(path, encoding, workdir)
+    text_path = _utf8_copy(path, encoding, workdir, checked)
     delimiter = delimiter or detect_delimiter(text_path)
     records = _head_records(text_path, delimiter)
     if not records:
         raise ImportRefused(f"{path.name} is empty: it has no header and no rows.")
     header_index = find_header(records, is_header)
-    columns = clean_header(records[header_index])
+    header = records[header_index]
+    # Data lines that all carry a field the header does not name get a column
+    # for it ("column 7"); a line longer than the others is a malformed line.
+    usual = _usual_width(records[header_index + 1 :])
+    columns = clean_header(header + [""] * (usual - len(header)))
     skip = _physical_lines(text_path, delimiter, header_index + 1)
     types = {f"c{i}": "VARCHAR" for i in range(len(columns))}
+    types[_OVERFLOW] = "VARCHAR"
     options = dict(
         delim=delimiter,
         quote='"',
@@ -251,9 +279,10 @@ def stage_csv(
         rejects_scan="staging_reject_scans",
     )
     serial = _read_csv_into(con, table, text_path, options, header_line=skip)
-    if serial or _has_blank_lines(text_path):
+    staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if serial or _line_count(text_path) - skip != staged:
         _number_physical_lines(con, table, text_path, delimiter, skip)
-    malformed = _rejected_lines(con)
+    malformed = _rejected_lines(con) + _overfull_lines(con, table, len(columns))
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return Source(
         table=table,
@@ -265,6 +294,33 @@ def stage_csv(
         rows=rows,
         malformed=malformed,
     )
+
+
+def _usual_width(records: list[list[str]]) -> int:
+    """The most common count of fields up to the last filled one, 0 for no records."""
+    counts = [
+        max(index for index, value in enumerate(record) if value) + 1
+        for record in records
+        if any(record)
+    ]
+    return max(sorted(set(counts)), key=counts.count) if counts else 0
+
+
+def _overfull_lines(con, table: str, width: int) -> list[dict]:
+    """Lines with more fields than the header, taken out of the staged rows.
+
+    An unquoted separator inside a label shifts every later field of its line; the
+    staging table has one column past the header's to catch that. Empty trailing
+    fields (a separator ending each line) are harmless and kept.
+    """
+    overfull = f"NULLIF(trim({_OVERFLOW}), '') IS NOT NULL"
+    lines = con.execute(
+        f"SELECT line FROM {table} WHERE {overfull} ORDER BY line"
+    ).fetchall()
+    con.execute(f"DELETE FROM {table} WHERE {overfull}")
+    con.execute(f"ALTER TABLE {table} DROP COLUMN {_OVERFLOW}")
+    message = f"it has more fields than the {width} columns of the header"
+    return [{"line": line, "message": message} for (line,) in lines]
 
 
 def _physical_lines(text_path: Path, delimiter: str, records: int) -> int:
@@ -306,16 +362,18 @@ def _create_from_csv(con, table, text_path, options, header_line) -> None:
     )
 
 
-def _has_blank_lines(text_path: Path) -> bool:
-    """True when an empty line sits between two lines (DuckDB's reader skips it)."""
-    tail = b""
+def _line_count(text_path: Path) -> int:
+    """The file's physical lines, counted by line feeds (a last one may lack it).
+
+    When the rows staged fall short of the lines after the header, some record
+    spans lines or the reader skipped empty ones, and the rows need renumbering.
+    """
+    count, last = 0, b"\n"
     with text_path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
-            text = tail + chunk
-            if b"\n\n" in text or b"\n\r\n" in text or b"\r\r" in text:
-                return True
-            tail = text[-2:]
-    return False
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _record_start_lines(text_path: Path, delimiter: str, skip: int) -> list[int]:
@@ -389,7 +447,7 @@ def stage_rows(
 
 
 def stage_excel(con, path: Path, table: str, is_header) -> Source:
-    """Stage the first sheet that has a recognisable header, the way a person reads it."""
+    """Stage the first sheet with a recognisable header, as a person reads it."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -439,16 +497,23 @@ def _decimal_marks(records: list[list], width: int) -> list[str]:
     text carry the writer's ("1 234,56"). The column is parsed later with one
     convention, so its real numbers are written with the mark of its text cells.
     """
-    counts = [{",": 0, ".": 0} for _ in range(width)]
-    for record in records:
-        for index, cell in enumerate(record[:width]):
-            if not isinstance(cell, str):
-                continue
-            bare = _NOT_DIGITS.sub("", cell)
-            for mark, pattern in _TEXT_DECIMALS.items():
-                if pattern.search(bare):
-                    counts[index][mark] += 1
-    return ["," if count[","] > count["."] else "." for count in counts]
+    fractional = {
+        index
+        for record in records
+        for index, cell in enumerate(record[:width])
+        if isinstance(cell, float) and not cell.is_integer()
+    }
+    marks = ["."] * width
+    for index in fractional:
+        counts = dict.fromkeys(_TEXT_DECIMALS, 0)
+        for record in records:
+            cell = record[index] if index < len(record) else None
+            if isinstance(cell, str):
+                bare = _SPACES_AND_SYMBOLS.sub("", cell)
+                for mark, pattern in _TEXT_DECIMALS.items():
+                    counts[mark] += bool(pattern.search(bare))
+        marks[index] = "," if counts[","] > counts["."] else "."
+    return marks
 
 
 def cell_text(cell, decimal: str = ".") -> str | None:

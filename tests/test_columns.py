@@ -71,10 +71,11 @@ def test_field_for(name, field):
 
 
 def test_auto_mapping_of_the_ibm_header():
-    header = (
-        "countryCode,customerID,PaperlessDate,invoiceNumber,InvoiceDate,DueDate,"
-        "InvoiceAmount,Disputed,SettledDate,PaperlessBill,DaysToSettle,DaysLate"
-    ).split(",")
+    header = [
+        *("countryCode", "customerID", "PaperlessDate", "invoiceNumber"),
+        *("InvoiceDate", "DueDate", "InvoiceAmount", "Disputed", "SettledDate"),
+        *("PaperlessBill", "DaysToSettle", "DaysLate"),
+    ]
     assert columns.auto_mapping(header, "items") == {
         "country": "countryCode",
         "customer_number": "customerID",
@@ -159,13 +160,16 @@ def test_saved_mapping_round_trip(con):
     mapping = {"customer_number": "N° client", "doc_number": "Pièce"}
     columns.save(con, "Excel export", "items", mapping)
     columns.save(con, "Excel export", "items", {**mapping, "amount": "Montant"})
-    assert columns.load(con, "Excel export") == ("items", {**mapping, "amount": "Montant"})
+    assert columns.load(con, "Excel export") == (
+        "items",
+        {**mapping, "amount": "Montant"},
+    )
     assert columns.saved_names(con) == ["Excel export"]
 
 
 def test_unknown_saved_mapping_names_the_saved_ones(con):
     columns.save(con, "FEC", "items", {"customer_number": "CompAuxNum"})
-    with pytest.raises(NotFound, match="'Sage'.*Saved mappings: FEC"):
+    with pytest.raises(NotFound, match=r"'Sage'.*Saved mappings: FEC"):
         columns.load(con, "Sage")
 
 

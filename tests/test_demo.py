@@ -15,6 +15,7 @@ from dunning import demo, store
 
 AS_OF = dt.date(2025, 8, 14)
 
+
 def read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter=";"))

@@ -24,16 +24,16 @@ def db():
 def number(db, text: str | None, mark: str) -> Decimal | None:
     convention = parsing.NumberConvention(mark, True)
     sql = parsing.number_sql("cell", convention)
-    return db.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS cell)", [text]).fetchone()[
-        0
-    ]
+    return db.execute(
+        f"SELECT {sql} FROM (SELECT ?::VARCHAR AS cell)", [text]
+    ).fetchone()[0]
 
 
 def date(db, text: str | None, order: str | None, serials: bool = False):
     sql = parsing.date_sql("cell", order, serials)
-    return db.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS cell)", [text]).fetchone()[
-        0
-    ]
+    return db.execute(
+        f"SELECT {sql} FROM (SELECT ?::VARCHAR AS cell)", [text]
+    ).fetchone()[0]
 
 
 def column(db, values: list[str | None]) -> str:
@@ -86,6 +86,8 @@ def test_number_parses_with_the_column_convention(db, text, mark, expected):
         pytest.param("12,00", ".", id="comma decimal in a dot column"),
         pytest.param("1,23,456.00", ".", id="irregular grouping"),
         pytest.param("1.2.3", ",", id="two dots"),
+        pytest.param("0,001", ".", id="grouping from zero is no thousand"),
+        pytest.param("0.500", ",", id="0.500 is not 500"),
         pytest.param("--12", ".", id="double minus"),
         pytest.param("1x0,00", ",", id="letter inside"),
         pytest.param("abc", ",", id="text"),

@@ -73,6 +73,11 @@ def test_detect_encoding_of_the_case_files(name, encoding):
         pytest.param("a|b|c\n1|2|3\n", "|", id="pipe"),
         pytest.param('a,b,c\n"x;y",2,3\n"p;q",5,6\n', ",", id="quoted semicolons"),
         pytest.param("a;b\n1 234,56;x\n", ";", id="one row of two fields"),
+        pytest.param(
+            "a;b;c;d;e\n1;2;x;4;1,5\n1;2;y; z;4;2,5\n1;2;w;4;3,5;\n",
+            ";",
+            id="stray semicolons: 5 columns beat 2 decimal-comma fields",
+        ),
     ],
 )
 def test_detect_delimiter(tmp_path, text, delimiter):
@@ -93,6 +98,53 @@ def test_detect_delimiter_of_the_case_files(name, delimiter):
     assert sources.detect_delimiter(DATA / name) == delimiter
 
 
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        pytest.param(
+            b"Code;Lib\nC1;ok\nC2;bad \x81 byte\n",
+            None,
+            r"cp1252 encoding: byte 0x81 on line 3 \(offset 22\)",
+            id="0x81 is no cp1252 character; offset 9 + 6 + 7 = 22",
+        ),
+        pytest.param(
+            b"\xef\xbb\xbfCode;Lib\nC1;Caf\xc3\n",
+            None,
+            r"utf-8-sig encoding: byte 0xc3 on line 2 \(offset 18\)",
+            id="truncated utf-8 after a BOM; offset 3 + 9 + 6 = 18",
+        ),
+        pytest.param(
+            b"Code;Lib\nC1;Lef\xe8vre\n",
+            "utf-8",
+            r"utf-8 encoding: byte 0xe8 on line 2 \(offset 15\)",
+            id="cp1252 read as utf-8; offset 9 + 6 = 15",
+        ),
+        pytest.param(b"Code;Lib\n", "klingon", "Unknown encoding 'klingon'", id="name"),
+    ],
+)
+def test_undecodable_file_is_refused_with_its_place(tmp_path, data, encoding, message):
+    with pytest.raises(ImportRefused, match=message):
+        staged(write(tmp_path, data), tmp_path, encoding=encoding)
+
+
+def test_unquoted_separator_inside_a_value_is_a_malformed_line(tmp_path):
+    """Header 3 fields; line 3 has 4; line 4 ends with an empty 4th field."""
+    text = "Code client;Libellé;Montant\nC1;a;1\nC2;b; c;2\nC3;d;3;\n"
+    source, rows = staged(write(tmp_path, text.encode()), tmp_path)
+    assert [row[:2] for row in rows] == [(2, "C1"), (4, "C3")]
+    assert [bad["line"] for bad in source.malformed] == [3]
+    assert "more fields than the 3 columns" in source.malformed[0]["message"]
+    assert source.rows == 2
+
+
+def test_a_field_on_every_line_that_the_header_does_not_name_gets_a_column(tmp_path):
+    text = "Code client;Montant\nC1;1,00;EUR\nC2;2,00;EUR\nC3;3,00;EUR;x\n"
+    source, rows = staged(write(tmp_path, text.encode()), tmp_path)
+    assert source.columns == ["Code client", "Montant", "column 3"]
+    assert rows == [(2, "C1", "1,00", "EUR"), (3, "C2", "2,00", "EUR")]
+    assert [bad["line"] for bad in source.malformed] == [4]
+
+
 # ---------------------------------------------------------------------------
 # Headers
 
@@ -111,7 +163,14 @@ def test_clean_header():
 
 def test_header_of_a_utf8_bom_file_has_no_bom(tmp_path):
     source, rows = staged(DATA / "export_excel_csv_utf8.csv", tmp_path)
-    assert source.columns == ["N° client", "Nom", "Pièce", "Échéance", "Montant", "Devise"]
+    assert source.columns == [
+        "N° client",
+        "Nom",
+        "Pièce",
+        "Échéance",
+        "Montant",
+        "Devise",
+    ]
     assert source.columns[0].encode() == b"N\xc2\xb0 client"
     assert source.encoding == "utf-8-sig"
     assert [row[0] for row in rows] == [2, 3, 4]
@@ -160,7 +219,10 @@ def test_case_10_lines_are_physical_lines(tmp_path):
         (9, "C00076"),
         (10, "C00077"),
     ]
-    assert rows[1][4] == "facturation@bureau-vallet.example\r\nBcc: collecte@attaquant.example"
+    assert (
+        rows[1][4]
+        == "facturation@bureau-vallet.example\r\nBcc: collecte@attaquant.example"
+    )
     assert source.rows == 7
 
 
