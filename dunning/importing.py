@@ -119,6 +119,7 @@ CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "CHF": 
 
 PREVIEW_ROWS = 20
 STAGING = "staging_source"
+IMPORT_MEMORY_LIMIT = "600MB"
 
 
 @dataclass
@@ -233,6 +234,19 @@ def run(
     if commit and not options.force:
         _refuse_reimport(con, digest, file_name)
     fmt = sources.detect_format(path, options.fmt)
+
+    # A bounded memory budget lets DuckDB spill the staging tables of a large file
+    # to disk instead of growing the process past what a laptop can spare.
+    previous_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+    try:
+        return _run_bounded(con, path, fmt, options, file_name, digest, commit)
+    finally:
+        con.execute(f"SET memory_limit = '{previous_limit}'")
+
+
+def _run_bounded(con, path, fmt, options, file_name, digest, commit) -> Report:
+    """The import proper: staging, then everything else in one transaction."""
     started = dt.datetime.now()
 
     # Staging only creates temporary tables: it runs before the transaction so a
@@ -496,22 +510,28 @@ def _date_conventions(con, source, mapping, fields, options, report):
 
 
 def _items_select(source, mapping, numbers, orders, serials) -> str:
-    """SQL selecting the file's item rows as typed fields, raw text kept beside."""
+    """SQL selecting the file's item rows as typed fields, raw text kept beside.
+
+    Each mapped column is cleaned once, in an inner query; the typed fields are
+    computed from the cleaned text.
+    """
+    cleaned = ", ".join(
+        f"{parsing.clean(source.column_id(column))} AS f_{name}"
+        for name, column in mapping.items()
+    )
 
     def text(name: str) -> str:
-        return parsing.clean(_column_sql(source, mapping, name))
+        return f"f_{name}" if name in mapping else "NULL::VARCHAR"
 
     def number(name: str) -> str:
         if name not in mapping:
             return "NULL::DECIMAL(18,2)"
-        return parsing.number_sql(_column_sql(source, mapping, name), numbers[name])
+        return parsing.number_sql(f"f_{name}", numbers[name])
 
     def date(name: str) -> str:
         if name not in mapping:
             return "NULL::DATE"
-        return parsing.date_sql(
-            _column_sql(source, mapping, name), orders[name], serials
-        )
+        return parsing.date_sql(f"f_{name}", orders[name], serials, cleaned=True)
 
     return f"""
         SELECT line,
@@ -537,7 +557,7 @@ def _items_select(source, mapping, numbers, orders, serials) -> str:
           {text("email")} AS email,
           {text("contact_name")} AS contact_name,
           {text("phone")} AS phone
-        FROM {source.table}
+        FROM (SELECT line, {cleaned} FROM {source.table})
     """
 
 
@@ -602,14 +622,42 @@ def _fec_select(source: sources.Source) -> str:
     """
 
 
-def _value_case(expr: str, table: dict[str, list[str]], default: str) -> str:
-    """SQL mapping free-text values to canonical names through a synonym table."""
-    key = f"trim(regexp_replace(lower(strip_accents({expr})), '[^a-z0-9]+', ' ', 'g'))"
-    whens = []
-    for canonical, names in table.items():
-        listed = ", ".join(f"'{n}'" for n in [*names, canonical.replace("_", " ")])
-        whens.append(f"WHEN {key} IN ({listed}) THEN '{canonical}'")
-    return f"CASE {' '.join(whens)} ELSE {default} END"
+def _synonyms(
+    con, table: str, values: list[str | None], synonyms: dict[str, list[str]]
+) -> None:
+    """A small table (raw, canonical) for the distinct values of a column.
+
+    Free-text values ("Facture", "AVOIR", "Règlement") are matched once per
+    distinct value, in Python, instead of once per row in SQL.
+    """
+    lookup = {
+        name: canonical
+        for canonical, names in synonyms.items()
+        for name in [*names, canonical.replace("_", " ")]
+    }
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} (raw VARCHAR, canonical VARCHAR)"
+    )
+    rows = [
+        [value, lookup[columns.normalise(value)]]
+        for value in values
+        if value is not None and columns.normalise(value) in lookup
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO {table} VALUES (?, ?)", rows)
+
+
+def _distinct(con, source, mapping, field_name: str) -> list[str | None]:
+    """The distinct cleaned values of a mapped column (none when unmapped)."""
+    if field_name not in mapping:
+        return []
+    column = parsing.clean(source.column_id(mapping[field_name]))
+    return [
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT {column} FROM {source.table} LIMIT 10000"
+        ).fetchall()
+    ]
 
 
 def _import_items(con, source, report: Report, options: Options) -> None:
@@ -638,11 +686,20 @@ def _import_items(con, source, report: Report, options: Options) -> None:
             report,
         )
         select = _items_select(source, mapping, numbers, orders, serials)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staging_typed AS {select}")
 
-    # 2. Canonical document type, sign, currency, status and due date.
-    doc_type = _value_case("doc_type_raw", DOC_TYPES, "NULL")
-    status = _value_case("status_raw", STATUSES, "NULL")
+    # 2. Canonical document type, sign, currency, status and due date, computed in
+    #    the same pass as the typed fields.
+    if source.format == "fec":
+        kinds = list(DOC_TYPES)
+    else:
+        kinds = _distinct(con, source, mapping, "doc_type")
+    _synonyms(con, "staging_kinds", kinds, DOC_TYPES)
+    _synonyms(
+        con, "staging_statuses", _distinct(con, source, mapping, "status"), STATUSES
+    )
+    _synonyms(
+        con, "staging_yes", _distinct(con, source, mapping, "disputed"), {"yes": YES}
+    )
     value = "coalesce(open_amount, amount)"
     con.execute(
         f"""
@@ -659,18 +716,25 @@ def _import_items(con, source, report: Report, options: Options) -> None:
                ELSE upper(currency_raw) END AS currency,
           CASE WHEN status_kind = 'skip' THEN NULL
                WHEN status_kind IS NOT NULL THEN status_kind
-               WHEN {_value_case("disputed_raw", {"yes": YES}, "NULL")} = 'yes'
-                 THEN 'disputed'
+               WHEN disputed_kind = 'yes' THEN 'disputed'
                ELSE 'open' END AS status,
           status_kind = 'skip' AS cancelled,
           CASE WHEN due_date IS NULL AND issue_date IS NOT NULL
                     AND $terms IS NOT NULL
                THEN issue_date + CAST($terms AS INTEGER) END AS derived_due
-        FROM (SELECT *, {doc_type} AS kind_given, {status} AS status_kind
-              FROM staging_typed)
+        FROM (
+          SELECT t.*, k.canonical AS kind_given, s.canonical AS status_kind,
+                 y.canonical AS disputed_kind
+          FROM ({select}) t
+          LEFT JOIN staging_kinds k ON k.raw = t.doc_type_raw
+          LEFT JOIN staging_statuses s ON s.raw = t.status_raw
+          LEFT JOIN staging_yes y ON y.raw = t.disputed_raw)
         """,
         {"default_currency": default_currency, "terms": terms},
     )
+
+    # The text staging is no longer read: free its memory before the next steps.
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
 
     # 3. Problems: rejected rows (errors) and rows loaded with a remark (warnings).
     _collect_item_problems(con, report, mapping, terms)

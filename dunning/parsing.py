@@ -19,9 +19,19 @@ DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
 def clean(expr: str) -> str:
-    """A text cell trimmed, with odd spaces made plain, empty as NULL."""
+    """A text cell trimmed, with odd spaces made plain, empty as NULL.
+
+    Plain `contains` tests keep the common cell (no odd space) off the regular
+    expression, which is several times slower over a million rows.
+    """
     odd_spaces = "'[\\x{00A0}\\x{202F}\\t]'"
-    return f"NULLIF(trim(regexp_replace({expr}, {odd_spaces}, ' ', 'g')), '')"
+    odd = " OR ".join(
+        f"contains({expr}, '{mark}')" for mark in ("\u00a0", "\u202f", "\t")
+    )
+    return (
+        f"NULLIF(trim(CASE WHEN {odd} THEN regexp_replace({expr}, {odd_spaces}, ' ', "
+        f"'g') ELSE {expr} END), '')"
+    )
 
 
 def _bare_number(expr: str) -> str:
@@ -170,12 +180,15 @@ def detect_date(
     return DateConvention(None, False, ambiguous=bool(differ), serials=serials)
 
 
-def date_sql(column: str, order: str | None, serials: bool = False) -> str:
+def date_sql(
+    column: str, order: str | None, serials: bool = False, cleaned: bool = False
+) -> str:
     """SQL converting a text column to DATE, NULL when the value is not a real date.
 
-    `31/02/2025` stays NULL (no roll-over to March), `00/00/0000` too.
+    `31/02/2025` stays NULL (no roll-over to March), `00/00/0000` too. With
+    `cleaned`, the column is already trimmed (see `clean`).
     """
-    value = clean(column)
+    value = column if cleaned else clean(column)
     day_first = "%d/%m/%Y" if order != "mdy" else "%m/%d/%Y"
     short = day_first.replace("%Y", "%y")
     serial = (

@@ -91,6 +91,10 @@ def detect_format(path: Path, requested: str = "auto") -> str:
     return "csv"
 
 
+# Every byte but the C1 range 0x80-0x9F, deleted to find out whether any is left.
+_NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
+
+
 def detect_encoding(path: Path) -> str:
     """utf-8-sig, utf-8, cp1252 or iso-8859-15, read from the whole file.
 
@@ -98,29 +102,34 @@ def detect_encoding(path: Path) -> str:
     bytes 0x80-0x9F exist only in cp1252 (€ — œ ...), and 0xA4 is € only in
     ISO-8859-15; latin-1 itself is never chosen since it would turn € into ¤.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    c1_bytes = has_a4 = False
-    utf8 = True
     with path.open("rb") as handle:
-        first = True
-        while chunk := handle.read(_CHUNK):
-            if first and chunk.startswith(codecs.BOM_UTF8):
-                return "utf-8-sig"
-            if first and chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                return "utf-16"
-            first = False
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-            c1_bytes = c1_bytes or any(0x80 <= b <= 0x9F for b in set(chunk))
-            has_a4 = has_a4 or b"\xa4" in chunk
-    if utf8:
+        head = handle.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if _is_utf8(path):
         return "utf-8"
+    c1_bytes = has_a4 = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            c1_bytes = c1_bytes or bool(chunk.translate(None, _NOT_C1))
+            has_a4 = has_a4 or b"\xa4" in chunk
     if c1_bytes:
         return "cp1252"
     return "iso-8859-15" if has_a4 else "cp1252"
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def _utf8_copy(path: Path, encoding: str, folder: Path, checked: bool) -> Path:
