@@ -216,15 +216,14 @@ def amount_text(value: Decimal) -> str:
 
 def _empty_workspace(con: duckdb.DuckDBPyConnection) -> None:
     with store.transaction(con):
-        for table in WORKSPACE_TABLES:
-            con.execute(f"DELETE FROM {table}")
+        store.clear_data(con)
 
 
 def _import(
     con: duckdb.DuckDBPyConnection, path: Path, kind: str, as_of: dt.date
 ) -> None:
     """Import one demo file as a user would; rejected rows are a bug in the demo."""
-    options = importing.Options(kind=kind, as_of=as_of)
+    options = importing.Options(kind=kind, as_of=as_of, force=True)
     report = importing.import_file(con, path, options)
     if report.rows_rejected:
         log.warning(

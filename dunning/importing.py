@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,8 @@ class Options:
     delimiter: str | None = None
     load_valid_rows: bool = True
     save_mapping_as: str | None = None
+    keep_demo: bool = False
+    progress: Callable[[float, str], None] | None = None
 
 
 @dataclass
@@ -180,6 +183,8 @@ class Report:
     committed: bool = False
     customers_created: int = 0
     items_closed: int = 0
+    already_imported: str | None = None
+    demo_cleared: bool = False
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -216,6 +221,18 @@ def import_file(
     return run(con, Path(path), options or Options(), commit=True)
 
 
+def file_columns(
+    con: duckdb.DuckDBPyConnection, path: str | Path, options: Options | None = None
+) -> list[str]:
+    """The file's column names as a person reads them, for mapping by hand."""
+    options = options or Options()
+    path = Path(path)
+    _check_readable(path)
+    source = _stage(con, path, sources.detect_format(path, options.fmt), options)
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    return source.columns
+
+
 def preview_file(
     con: duckdb.DuckDBPyConnection, path: str | Path, options: Options | None = None
 ) -> Report:
@@ -230,9 +247,11 @@ def run(
     _check_options(options)
     _check_readable(path)
     file_name = options.file_name or path.name
+    _step(options, 0.02, "Reading the file")
     digest = sources.file_hash(path)
-    if commit and not options.force:
-        _refuse_reimport(con, digest, file_name)
+    earlier = _earlier_import(con, digest, file_name)
+    if commit and earlier and not options.force:
+        raise AlreadyImported(earlier)
     fmt = sources.detect_format(path, options.fmt)
 
     # A bounded memory budget lets DuckDB spill the staging tables of a large file
@@ -252,9 +271,27 @@ def _run_bounded(con, path, fmt, options, file_name, digest, commit) -> Report:
     # Staging only creates temporary tables: it runs before the transaction so a
     # reader retry (DuckDB aborts a transaction on any failed statement) is possible.
     source = _stage(con, path, fmt, options)
+    _step(options, 0.3, "Checking every row")
     con.execute("BEGIN TRANSACTION")
     try:
+        demo_cleared = _leave_demo(con, options)
         report = _run_in_transaction(con, source, options, file_name)
+        if not commit:
+            report.already_imported = _earlier_import(con, digest, file_name)
+        if demo_cleared:
+            report.demo_cleared = True
+            report.problems.insert(
+                0,
+                Problem(
+                    None,
+                    None,
+                    None,
+                    "the demo data is cleared: from this import on, the workspace "
+                    "holds your data only",
+                    "warning",
+                ),
+            )
+        _step(options, 0.9, "Storing")
         if commit and _should_store(report, options):
             _record_import(con, report, digest, started)
             if options.save_mapping_as:
@@ -280,6 +317,15 @@ def _run_bounded(con, path, fmt, options, file_name, digest, commit) -> Report:
             report.rows_rejected,
         )
     return report
+
+
+def _leave_demo(con, options: Options) -> bool:
+    """The first import of the user's own file into the demo workspace clears the
+    demo data, so demo customers never mix with real ones."""
+    if options.keep_demo or not store.get_setting(con, "workspace.demo"):
+        return False
+    store.clear_data(con)
+    return True
 
 
 def _should_store(report: Report, options: Options) -> bool:
@@ -313,19 +359,27 @@ def _check_readable(path: Path) -> None:
         raise ImportRefused(f"{path.name} is empty (0 bytes): export the ledger again.")
 
 
-def _refuse_reimport(con, digest: str, file_name: str) -> None:
+def _earlier_import(con, digest: str, file_name: str) -> str | None:
+    """A sentence about the earlier import of the same bytes, if there was one."""
     row = con.execute(
         "SELECT import_id, file_name, finished_at FROM imports WHERE file_hash = ? "
         "ORDER BY import_id DESC LIMIT 1",
         [digest],
     ).fetchone()
-    if row:
-        import_id, earlier_name, finished = row
-        raise AlreadyImported(
-            f"{file_name} has the same content as {earlier_name}, already imported on "
-            f"{finished:%Y-%m-%d %H:%M} (import #{import_id}). Import it again only "
-            "on purpose: tick 'import again' or pass --force."
-        )
+    if row is None:
+        return None
+    import_id, earlier_name, finished = row
+    return (
+        f"{file_name} has the same content as {earlier_name}, already imported on "
+        f"{finished:%Y-%m-%d %H:%M} (import #{import_id}). Import it again only "
+        "on purpose: tick 'import again' or pass --force."
+    )
+
+
+def _step(options: Options, fraction: float, what: str) -> None:
+    """Tell the caller how far the import is (a progress bar, a log)."""
+    if options.progress is not None:
+        options.progress(fraction, what)
 
 
 # ---------------------------------------------------------------------------
@@ -496,7 +550,8 @@ def _date_conventions(con, source, mapping, fields, options, report):
                 raise AmbiguousDateOrder(
                     f"The dates in column(s) {', '.join(ambiguous)} can be read "
                     "day-first or month-first (e.g. 03/04/2025), and no value "
-                    "decides it. Choose the date order: dmy or mdy (--date-order).",
+                    "decides it. Choose the date order: day/month/year or "
+                    "month/day/year (on the command line: --date-order dmy or mdy).",
                     ambiguous,
                 )
             order = next(iter(settled))
@@ -1187,7 +1242,10 @@ def _close_missing_items(con, import_id: int, options: Options, report) -> int:
 
 
 def _next_import_id(con) -> int:
-    return con.execute("SELECT nextval('import_ids')").fetchone()[0]
+    """The next import number; read in the transaction, so a preview uses none."""
+    return con.execute(
+        "SELECT coalesce(max(import_id), 0) + 1 FROM imports"
+    ).fetchone()[0]
 
 
 def _customer_defaults(settings) -> dict[str, Any]:

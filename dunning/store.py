@@ -285,6 +285,27 @@ def settings(con: duckdb.DuckDBPyConnection, prefix: str = "") -> dict[str, Any]
     return values
 
 
+# Tables holding a workspace's data (as opposed to its settings and mappings).
+DATA_TABLES = (
+    "allocations",
+    "items",
+    "contacts",
+    "customers",
+    "import_problems",
+    "imports",
+)
+
+
+def clear_data(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove every customer, item and import; settings and mappings stay.
+
+    Runs inside the caller's transaction when there is one.
+    """
+    for table in DATA_TABLES:
+        con.execute(f"DELETE FROM {table}")
+    set_setting(con, "workspace.demo", False)
+
+
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the workspace holds no customer and no item yet."""
     customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]

@@ -161,3 +161,18 @@ def test_amount_filters_accept_french_decimals(tmp_path, data_file):
     assert json.loads(done.stdout)["totals"] == {"EUR": "14545.10"}  # 12500 + 2045.10
     done = dunning("search", "--min-amount", "abc", db=db)
     assert done.returncode != 0 and "not a number" in done.stderr
+
+
+def test_first_own_import_clears_the_demo(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    done = dunning("demo", "--as-of", "2026-02-15", "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["customers"] >= 55
+    done = dunning(
+        "import", str(data_file("echeancier_clients_cp1252.csv")), "--json", db=db
+    )
+    report = json.loads(done.stdout)
+    assert "demo data is cleared" in report["warnings"][0]["message"]
+    done = dunning("customers", "--as-of", "2026-02-15", "--json", db=db)
+    numbers = {c["customer_number"] for c in json.loads(done.stdout)["customers"]}
+    assert numbers == {"C00012", "C00027", "C00031"}  # the file's customers only
