@@ -8,6 +8,9 @@ from dunning import clock, store
 from dunning.errors import DunningError, WorkspaceError
 from pages import common
 
+# The as-of date written the way the workspace's language writes dates.
+DATE_INPUT_FORMATS = {"fr": "DD/MM/YYYY", "en": "YYYY-MM-DD"}
+
 try:
     from dunning import demo
 except ImportError:
@@ -44,14 +47,15 @@ def sidebar(con) -> None:
     with st.sidebar:
         if store.get_setting(con, "workspace.demo"):
             st.warning(
-                "**DEMO WORKSPACE** — generated sample data. Import a ledger to "
-                "work on your own."
+                "**DEMO WORKSPACE** — generated sample data. Importing a ledger of "
+                "your own on the **Import** page replaces it."
             )
+        language = store.get_setting(con, "defaults.language") or "fr"
         st.date_input(
             "As-of date",
             value=clock.today(),
             key="as_of",
-            format="YYYY-MM-DD",
+            format=DATE_INPUT_FORMATS.get(language, "YYYY-MM-DD"),
             help="Days late, aging and open items are computed at this date.",
         )
         st.caption(f"Workspace: `{common.workspace_path()}`")

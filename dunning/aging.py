@@ -142,8 +142,10 @@ def accounts(
     every match and one page of rows (amounts as Decimal)."""
     conditions, params = ["true"], {"as_of": as_of}
     if text and text.strip():
-        conditions.append("(customer_number ILIKE $text OR name ILIKE $text)")
-        params["text"] = f"%{text.strip()}%"
+        conditions.append(
+            "(customer_number ILIKE $text ESCAPE '\\' OR name ILIKE $text ESCAPE '\\')"
+        )
+        params["text"] = ledger.contains_pattern(text.strip())
     for column, values, name in (
         ("segment", segments, "segments"),
         ("account_manager", managers, "managers"),

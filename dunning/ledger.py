@@ -70,3 +70,10 @@ def overdue_sql(alias: str = "") -> str:
     """SQL true for an item owed and past its due date at the as-of date."""
     p = f"{alias}." if alias else ""
     return f"({p}open_amount > 0 AND {p}days_late > 0)"
+
+
+def contains_pattern(text: str) -> str:
+    """An ILIKE pattern (with ESCAPE '\\') matching `text` anywhere, literally:
+    a % or _ typed by a user is not a wildcard."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -6,31 +6,38 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dunning import ledger
+from dunning import aging, formatting, ledger
 from dunning.errors import DunningError
 from pages import common
 
+MONEY = ["balance", "overdue", *(key for key, _ in ledger.BUCKETS)]
 COLUMNS = [
     "customer_number",
     "name",
-    "currency",
     "balance",
     "overdue",
-    "oldest_due_date",
     "max_days_late",
+    "oldest_due_date",
     "items_open",
     "items_overdue",
     *(key for key, _ in ledger.BUCKETS),
+    "currency",
     "segment",
     "account_manager",
 ]
+# Each choice of "Sort by": the domain's sort key and whether largest comes first.
+SORT_CHOICES = [
+    ("Overdue, largest first", "overdue", True),
+    ("Balance, largest first", "balance", True),
+    ("Most days late first", "max_days_late", True),
+    ("Oldest due date first", "oldest_due_date", False),
+    ("Customer number", "customer_number", False),
+    ("Name", "name", False),
+]
 SORTS = {
-    "Overdue, largest first": ("overdue", False),
-    "Balance, largest first": ("balance", False),
-    "Oldest due date first": ("oldest_due_date", True),
-    "Most days late first": ("max_days_late", False),
-    "Customer number": ("customer_number", True),
-    "Name": ("name", True),
+    label: (key, descending)
+    for label, key, descending in SORT_CHOICES
+    if key in aging.ACCOUNT_SORTS
 }
 # Owed buckets from safe to worrying, in the colours a reader expects.
 CHART_COLOURS = {
@@ -41,13 +48,10 @@ CHART_COLOURS = {
     "d91_plus": "#8c1c13",
     "no_due_date": "#9e9e9e",
 }
-TOTALS_PER_ROW = 3
+# Filters keep this width (pixels) and wrap onto more rows on a narrow screen
+# instead of squeezing their labels.
+FILTER_WIDTH = 230
 ROW_HEIGHT = 35
-FILTER_COLUMNS = {
-    "segment": "segments",
-    "account_manager": "managers",
-    "currency": "currencies",
-}
 FILTER_KEYS = {
     "text": "",
     "segments": [],
@@ -59,63 +63,102 @@ FILTER_KEYS = {
 
 
 def main() -> None:
-    path, as_of = common.workspace_path(), common.as_of()
+    path, as_of, language = common.workspace_path(), common.as_of(), common.language()
     st.title("Accounts")
-    st.caption(f"Open items at {as_of:%Y-%m-%d}, per customer and currency.")
+    day = formatting.date(as_of, language)
+    st.caption(f"Open items at {day}, per customer and currency.")
 
-    # Workspace totals per currency, then the aging chart beside the filters.
-    frame = common.accounts(path, as_of)
-    if frame.empty:
-        st.info("No open item at this date. Import a ledger on the Import page.")
+    # Workspace totals per currency, the aging chart, then the filters.
+    totals = common.totals(path, as_of)
+    if not totals:
+        st.info(
+            f"No open item at {day}. Import a ledger on the **Import** page, or "
+            "choose a later as-of date in the sidebar."
+        )
         return
-    show_totals(common.totals(path, as_of))
-    chart, form = st.columns([3, 2], gap="large")
-    with chart:
-        show_chart(common.aging_rows(path, as_of))
+    show_totals(totals, language)
+    show_chart(common.aging_rows(path, as_of), language)
+    filters = filter_form(common.account_choices(path))
 
-    with form:
-        filters = filter_form(frame)
-
-    # The filtered table, one page at a time, each row opening its record.
-    shown = filtered(frame, filters)
-    st.caption(f"{len(shown)} of {len(frame)} customer accounts match the filters.")
-    window = common.paged(shown, "accounts_page", "accounts")
-    show_table(window)
-    open_picker(window)
-
-
-def show_totals(totals: dict) -> None:
-    """Balance and overdue per currency: never one total across currencies."""
-    currencies = list(totals.items())
-    for start in range(0, len(currencies), TOTALS_PER_ROW):
-        row = currencies[start : start + TOTALS_PER_ROW]
-        for slot, (currency, figures) in zip(
-            st.columns(TOTALS_PER_ROW), row, strict=False
-        ):
-            with slot.container(border=True):
-                balance, overdue = figures["balance"], figures["overdue"]
-                st.metric(f"Balance {currency}", common.money(balance, currency))
-                st.metric(f"Overdue {currency}", common.money(overdue, currency))
-
-
-def show_chart(rows: list[tuple]) -> None:
-    """Owed amounts per currency, stacked by aging bucket."""
-    if not rows:
+    # The matching accounts, filtered, sorted and paged by the workspace.
+    count, rows = page_of_accounts(path, as_of, filters)
+    if count == 0:
+        st.info(
+            "No account matches these filters. Clear the search text or the "
+            "pickers, or untick *Overdue accounts only*."
+        )
         return
+    show_table(display_frame(rows, language), language)
+    open_picker(rows)
+
+
+def page_of_accounts(path: str, as_of, filters: dict) -> tuple[int, list[dict]]:
+    """The count of matching accounts and the rows of the page the user is on."""
+    key, descending = SORTS[filters["sort"]]
+    query = (
+        ("text", filters["text"]),
+        ("segments", tuple(filters["segments"])),
+        ("managers", tuple(filters["managers"])),
+        ("currencies", tuple(filters["currencies"])),
+        ("overdue_only", filters["overdue_only"]),
+    )
+
+    # The page asked for; back to the first when fewer accounts match now.
+    page = st.session_state.get("accounts_page", 1)
+    offset = (page - 1) * common.PAGE_SIZE
+    count, rows = common.accounts(path, as_of, query, key, descending, offset)
+    if offset and not rows:
+        offset = 0
+        count, rows = common.accounts(path, as_of, query, key, descending, offset)
+    common.page_offset(count, "accounts_page", "accounts")  # the page number input
+
+    shown = f"; showing {offset + 1}–{offset + len(rows)}" if count > len(rows) else ""
+    st.caption(
+        f"{count} account(s) match the filters (one per customer and currency)"
+        f"{shown}. Order them with *Sort by*: a click on a column header only "
+        "reorders the rows shown."
+    )
+    return count, rows
+
+
+def show_totals(totals: dict, language: str) -> None:
+    """Balance and overdue per currency, never one total across currencies; the
+    boxes wrap onto more rows rather than cut an amount short."""
+    with st.container(horizontal=True, gap="small"):
+        for currency, figures in totals.items():
+            with st.container(border=True, width="content"):
+                st.metric(
+                    f"Balance {currency}",
+                    formatting.money(figures["balance"], currency, language),
+                    width="content",
+                )
+                st.metric(
+                    f"Overdue {currency}",
+                    formatting.money(figures["overdue"], currency, language),
+                    width="content",
+                )
+
+
+def show_chart(rows: list[tuple], language: str) -> None:
+    """Owed amounts per currency, one bar each, stacked by aging bucket."""
     chart = pd.DataFrame(rows, columns=["bucket", "Currency", "amount"])
     chart = chart[chart["bucket"].isin(CHART_COLOURS)]
+    if chart.empty:
+        st.caption("Nothing owed at this date: no aging to chart.")
+        return
     chart["Bucket"] = chart["bucket"].map(common.BUCKET_LABELS)
     chart["Owed"] = [
-        common.money(a, c)
+        formatting.money(a, c, language)
         for a, c in zip(chart["amount"], chart["Currency"], strict=True)
     ]
     # Floats place the bars only; the hover shows the exact Decimal text.
     chart["Amount"] = chart["amount"].astype(float)
     figure = px.bar(
         chart,
-        x="Currency",
-        y="Amount",
+        x="Amount",
+        y="Currency",
         color="Bucket",
+        orientation="h",
         barmode="stack",
         category_orders={
             "Bucket": [common.BUCKET_LABELS[key] for key in CHART_COLOURS]
@@ -124,91 +167,96 @@ def show_chart(rows: list[tuple]) -> None:
             common.BUCKET_LABELS[key]: colour for key, colour in CHART_COLOURS.items()
         },
         hover_data={"Owed": True, "Amount": False},
-        title="Aging of owed amounts",
     )
-    figure.update_layout(height=360, margin={"t": 40, "b": 10}, legend_title=None)
-    st.plotly_chart(figure, width="stretch")
+    currencies = chart["Currency"].nunique()
+    figure.update_layout(
+        height=110 + 55 * currencies,
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "title": None, "y": -0.35 - 0.05 / currencies},
+        xaxis_title="Owed amount per aging bucket",
+        yaxis_title=None,
+    )
+    st.markdown("**Aging of owed amounts**")
+    st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
 
 
-def filter_form(frame: pd.DataFrame) -> dict:
+def filter_form(choices: dict[str, list[str]]) -> dict:
     """Filters grouped in one form; applied values survive page switches."""
     applied = st.session_state.setdefault("accounts_filters", dict(FILTER_KEYS))
-    with st.form("accounts_filter_form"):
+    with (
+        st.form("accounts_filter_form"),
+        st.container(horizontal=True, vertical_alignment="bottom"),
+    ):
         values = {
             "text": st.text_input(
-                "Customer number or name", value=applied["text"], placeholder="C00027"
+                "Customer number or name",
+                value=applied["text"],
+                placeholder="C00027",
+                width=FILTER_WIDTH,
+            ),
+            "segments": _multiselect("Segment", choices, "segments"),
+            "managers": _multiselect("Account manager", choices, "managers"),
+            "currencies": _multiselect("Currency", choices, "currencies"),
+            "sort": st.selectbox(
+                "Sort by",
+                list(SORTS),
+                index=list(SORTS).index(applied["sort"]),
+                width=FILTER_WIDTH,
+            ),
+            "overdue_only": st.checkbox(
+                "Overdue accounts only", value=applied["overdue_only"]
             ),
         }
-        segment, manager = st.columns(2)
-        values["segments"] = _multiselect(segment, "Segment", frame, "segment", applied)
-        values["managers"] = _multiselect(
-            manager, "Account manager", frame, "account_manager", applied
-        )
-        currency, sort = st.columns(2)
-        values["currencies"] = _multiselect(
-            currency, "Currency", frame, "currency", applied
-        )
-        values["sort"] = sort.selectbox(
-            "Sort by", list(SORTS), index=list(SORTS).index(applied["sort"])
-        )
-        values["overdue_only"] = st.checkbox(
-            "Overdue accounts only", value=applied["overdue_only"]
-        )
-        if st.form_submit_button("Apply filters"):
+        if st.form_submit_button("Apply filters", type="primary"):
             st.session_state["accounts_filters"] = values
             st.session_state["accounts_page"] = 1
             applied = values
     return applied
 
 
-def _multiselect(where, label: str, frame: pd.DataFrame, column: str, applied: dict):
-    """A multiselect of the values of one column, keeping the applied ones."""
-    choices = sorted(frame[column].dropna().unique().tolist())
-    state = FILTER_COLUMNS[column]
-    default = [value for value in applied[state] if value in choices]
-    return where.multiselect(label, choices, default=default)
-
-
-def filtered(frame: pd.DataFrame, filters: dict) -> pd.DataFrame:
-    """The accounts matching the filters, in the chosen order."""
-    keep = pd.Series(True, index=frame.index)
-    text = filters["text"].strip().casefold()
-    if text:
-        keep &= frame["customer_number"].str.casefold().str.contains(
-            text, regex=False
-        ) | frame["name"].fillna("").str.casefold().str.contains(text, regex=False)
-    for column, state in FILTER_COLUMNS.items():
-        chosen = filters[state]
-        if chosen:
-            keep &= frame[column].isin(chosen)
-    if filters["overdue_only"]:
-        keep &= frame["items_overdue"] > 0
-    column, ascending = SORTS[filters["sort"]]
-    return frame[keep].sort_values(
-        [column, "customer_number"], ascending=[ascending, True], na_position="last"
+def _multiselect(label: str, choices: dict, name: str) -> list[str]:
+    """A multiselect of the workspace's values, keeping the applied ones."""
+    options = choices.get(name, [])
+    applied = st.session_state["accounts_filters"][name]
+    return st.multiselect(
+        label,
+        options,
+        default=[value for value in applied if value in options],
+        placeholder="All",
+        disabled=not options,
+        width=FILTER_WIDTH,
     )
 
 
-def show_table(window: pd.DataFrame) -> None:
+def display_frame(rows: list[dict], language: str) -> pd.DataFrame:
+    """The page of accounts as the table shows it: amounts written as text."""
+    frame = pd.DataFrame(rows)
+    for column in MONEY:
+        frame[column] = [
+            common.money_cell(row[column], row["currency"], language) for row in rows
+        ]
+    for column in ("max_days_late", "items_open", "items_overdue"):
+        frame[column] = frame[column].astype("Int64")
+    return frame[COLUMNS]
+
+
+def show_table(window: pd.DataFrame, language: str) -> None:
     """The accounts table; selecting a row opens that customer's record."""
-    money = st.column_config.NumberColumn
     config = {
         "customer_number": st.column_config.TextColumn("Customer", pinned=True),
-        "name": st.column_config.TextColumn("Name"),
-        "currency": st.column_config.TextColumn("Cur."),
-        "balance": money("Balance", format="accounting"),
-        "overdue": money("Overdue", format="accounting"),
-        "oldest_due_date": st.column_config.DateColumn(
-            "Oldest due date", format="YYYY-MM-DD"
-        ),
+        "name": st.column_config.TextColumn("Name", width="medium"),
+        "balance": common.money_column("Balance"),
+        "overdue": common.money_column("Overdue"),
         "max_days_late": st.column_config.NumberColumn("Days late", format="%d"),
+        "oldest_due_date": common.date_column("Oldest overdue", language),
         "items_open": st.column_config.NumberColumn("Open items", format="%d"),
         "items_overdue": st.column_config.NumberColumn("Overdue items", format="%d"),
+        "currency": st.column_config.TextColumn("Currency"),
         "segment": st.column_config.TextColumn("Segment"),
         "account_manager": st.column_config.TextColumn("Account manager"),
     }
     for key, label in ledger.BUCKETS:
-        config[key] = money(label, format="accounting")
+        config[key] = common.money_column(label)
     event = st.dataframe(
         window,
         column_order=COLUMNS,
@@ -220,14 +268,15 @@ def show_table(window: pd.DataFrame) -> None:
         selection_mode="single-row",
         key="accounts_table",
     )
-    rows = event.selection.rows
-    if rows:
-        common.open_customer(window.iloc[rows[0]]["customer_number"])
+    st.caption("Select a row to open that customer's record.")
+    selected = event.selection.rows
+    if selected:
+        common.open_customer(window.iloc[selected[0]]["customer_number"])
 
 
-def open_picker(window: pd.DataFrame) -> None:
+def open_picker(rows: list[dict]) -> None:
     """A second way to a record: pick a customer of this page and open it."""
-    names = dict(zip(window["customer_number"], window["name"], strict=True))
+    names = {row["customer_number"]: row["name"] for row in rows}
     choice, button = st.columns([4, 1], vertical_alignment="bottom")
     number = choice.selectbox(
         "Open a customer record",

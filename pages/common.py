@@ -1,5 +1,5 @@
 """What every page shares: the workspace connection, the as-of date, cached read-only
-frames, money formatting and the one way a page shows an error."""
+results, display helpers and the one way a page shows an error."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 import streamlit as st
-from babel import numbers as babel_numbers
 
-from dunning import aging, clock, customers, importing, ledger, store
+from dunning import aging, clock, customers, formatting, importing, ledger, store
 from dunning.errors import DunningError
 
 PAGE_ACCOUNTS = "pages/accounts.py"
@@ -24,9 +23,10 @@ PAGE_IMPORT = "pages/import_file.py"
 # A page never sends more rows than this to the browser (DESIGN 16).
 PAGE_SIZE = 500
 
-# Babel locale of each customer language; money reads the French way by default.
-LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 BUCKET_LABELS = dict(ledger.BUCKETS)
+# The way formatting.date writes a date, in the table's own (momentJS) notation, so
+# a date column keeps sorting as a date and reads like the dates in the text.
+DATE_COLUMN_FORMATS = {"fr": "DD/MM/YYYY", "en": "D MMM YYYY"}
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -66,13 +66,25 @@ def as_of() -> dt.date:
     return value if isinstance(value, dt.date) else clock.today()
 
 
+def language() -> str:
+    """The workspace's language (settings), for figures not tied to one customer."""
+    with cursor() as con:
+        return store.get_setting(con, "defaults.language") or "fr"
+
+
+def default_currency() -> str:
+    """The currency an item without one takes (settings)."""
+    with cursor() as con:
+        return store.get_setting(con, "defaults.currency") or "EUR"
+
+
 def show_error(error: DunningError) -> None:
     """The one way a page reports a failure the user can act on."""
     st.error(f"**{error.title}.** {error}")
 
 
 def data_changed() -> None:
-    """Forget every cached frame: called after any write to the workspace."""
+    """Forget every cached result: called after any write to the workspace."""
     st.cache_data.clear()
 
 
@@ -83,14 +95,31 @@ def open_customer(number: str) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Cached read-only frames, keyed by workspace file and as-of date
+# Cached read-only results, keyed by workspace file and as-of date
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def accounts(path: str, as_of: dt.date) -> pd.DataFrame:
-    """Balance, overdue and aging per customer and currency (floats: display only)."""
+@st.cache_data(show_spinner=False, max_entries=32)
+def accounts(
+    path: str, as_of: dt.date, filters: tuple, sort: str, descending: bool, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of accounts matching the filters, and the count of every match."""
     with _open(path).cursor() as con:
-        return aging.by_customer_currency(con, as_of).df()
+        return aging.accounts(
+            con,
+            as_of,
+            **dict(filters),
+            sort=sort,
+            descending=descending,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def account_choices(path: str) -> dict[str, list[str]]:
+    """Segments, account managers and currencies, for the filter pickers."""
+    with _open(path).cursor() as con:
+        return aging.choices(con)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -125,13 +154,14 @@ def import_history(path: str) -> pd.DataFrame:
 # Display
 
 
-def paged(frame: pd.DataFrame, key: str, noun: str) -> pd.DataFrame:
-    """One page of at most PAGE_SIZE rows, with a page number when there are more."""
-    pages = max(1, math.ceil(len(frame) / PAGE_SIZE))
-    if pages == 1:
-        return frame
+def page_offset(count: int, key: str, noun: str) -> int:
+    """A page number when `count` rows fill more than one page; the first row's
+    offset into them."""
+    pages = max(1, math.ceil(count / PAGE_SIZE))
     if st.session_state.get(key, 1) > pages:
         st.session_state[key] = 1
+    if pages == 1:
+        return 0
     number = st.number_input(
         f"Page (of {pages}, {PAGE_SIZE} {noun} a page)",
         min_value=1,
@@ -139,23 +169,40 @@ def paged(frame: pd.DataFrame, key: str, noun: str) -> pd.DataFrame:
         key=key,
         width=260,
     )
-    start = (number - 1) * PAGE_SIZE
-    return frame.iloc[start : start + PAGE_SIZE]
+    return (number - 1) * PAGE_SIZE
 
 
-def money(value: Decimal | float | None, currency: str, language: str = "fr") -> str:
-    """An amount written for a reader, e.g. '1 234,56 €' (display only)."""
-    if value is None or pd.isna(value):
+def paged(rows: list, key: str, noun: str) -> list:
+    """One page of at most PAGE_SIZE of the rows, with a page number when needed."""
+    start = page_offset(len(rows), key, noun)
+    return rows[start : start + PAGE_SIZE]
+
+
+def money_cell(value: Any, currency: str, language: str | None = "fr") -> str:
+    """An amount for a display table: empty for a missing value (None or NaN)."""
+    if value is None or (not isinstance(value, Decimal) and pd.isna(value)):
         return ""
-    locale = LOCALES.get(language or "fr", LOCALES["fr"])
-    return babel_numbers.format_currency(value, currency, locale=locale)
+    return formatting.money(value, currency, language)
+
+
+def money_column(label: str, **options: Any):
+    """A column of amounts written as text (the reader's way, with the currency),
+    right-aligned so that the digits of a column line up as in a ledger."""
+    return st.column_config.TextColumn(label, alignment="right", **options)
+
+
+def date_column(label: str, language: str | None = "fr", **options: Any):
+    """A column of dates written the way formatting.date writes them."""
+    pattern = DATE_COLUMN_FORMATS.get((language or "fr").lower(), "DD/MM/YYYY")
+    return st.column_config.DateColumn(label, format=pattern, **options)
 
 
 def markdown_text(value: Any) -> str:
-    """A value from the workspace, safe to show inside Markdown."""
-    if value is None or value == "":
+    """A value from the workspace, safe to show inside Markdown, on one line."""
+    text = " ".join(str(value).split()) if value is not None else ""
+    if not text:
         return "—"
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(value))
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def customer_label(number: str, name: str | None) -> str:

@@ -7,7 +7,7 @@ from decimal import InvalidOperation
 import pandas as pd
 import streamlit as st
 
-from dunning import customers
+from dunning import aging, customers, formatting
 from dunning.errors import DunningError, InvalidValue
 from pages import common
 
@@ -17,6 +17,12 @@ RULE_LABELS = {
     "uk_legal": "UK statutory interest",
     "fixed": "Fixed annual rate",
     "none": "No penalty",
+}
+DOC_TYPE_LABELS = {
+    "invoice": "Invoice",
+    "credit_note": "Credit note",
+    "payment": "Payment",
+    "adjustment": "Adjustment",
 }
 DETAILS = [
     ("Customer number", "customer_number"),
@@ -49,7 +55,7 @@ def main() -> None:
             "This customer was created from items only: its details and settings "
             "are the workspace defaults. Check them and save to mark it reviewed."
         )
-    show_balances(common.accounts(path, as_of), record)
+    show_balances(aging.of_customer(con, number, as_of), record, as_of)
     details, settings = st.columns(2, gap="large")
     with details:
         show_details(record)
@@ -85,30 +91,41 @@ def _picked() -> None:
     st.session_state["customer"] = st.session_state["customer_picker"]
 
 
-def show_balances(accounts: pd.DataFrame, record: dict) -> None:
-    """Balance and overdue of this customer, per currency."""
-    rows = accounts[accounts["customer_number"] == record["customer_number"]]
-    if rows.empty:
-        st.caption("Nothing open at the as-of date.")
-        return
+def show_balances(figures: list[dict], record: dict, as_of) -> None:
+    """Balance and overdue of this customer, per currency (Decimal from dunning)."""
     language = record["language"]
-    for row in rows.itertuples():
-        balance, overdue, items = st.columns(3)
-        balance.metric(
-            f"Balance {row.currency}",
-            common.money(row.balance, row.currency, language),
-            border=True,
-        )
-        overdue.metric(
-            f"Overdue {row.currency}",
-            common.money(row.overdue, row.currency, language),
-            border=True,
-        )
-        items.metric(
-            f"Items open / overdue ({row.currency})",
-            f"{row.items_open} / {row.items_overdue}",
-            border=True,
-        )
+    day = formatting.date(as_of, language)
+    if not figures:
+        st.info(f"Nothing open at {day}: no balance, nothing to chase.")
+        return
+    balance = {row["currency"]: row["balance"] for row in figures}
+    overdue = {row["currency"]: row["overdue"] for row in figures}
+    st.caption(
+        f"Owes {formatting.totals(balance, language)} at {day}, of which "
+        f"{formatting.totals(overdue, language)} overdue."
+    )
+    with st.container(horizontal=True, gap="small"):
+        for row in figures:
+            currency, late = row["currency"], row["items_overdue"]
+            for label, value in (
+                (f"Balance {currency}", row["balance"]),
+                (f"Overdue {currency}", row["overdue"]),
+            ):
+                st.metric(
+                    label,
+                    formatting.money(value, currency, language),
+                    border=True,
+                    width="content",
+                )
+            st.metric(
+                f"Open items {currency}",
+                row["items_open"],
+                delta=f"{late} overdue",
+                delta_color="red" if late else "off",
+                delta_arrow="off",
+                border=True,
+                width="content",
+            )
 
 
 def show_details(record: dict) -> None:
@@ -125,22 +142,23 @@ def show_details(record: dict) -> None:
 
 
 def show_contacts(contacts: list[dict]) -> None:
+    """Who receives reminders, dunning contact first, one line each."""
     st.subheader("Contacts")
     if not contacts:
         st.caption("No contact yet: reminders can only be letters.")
         return
-    st.dataframe(
-        pd.DataFrame(contacts),
-        column_order=["name", "role", "email", "phone"],
-        column_config={
-            "name": "Name",
-            "role": "Role",
-            "email": "Email",
-            "phone": "Phone",
-        },
-        hide_index=True,
-        placeholder="",
-    )
+    lines = []
+    for contact in contacts:
+        name = common.markdown_text(contact["name"])
+        role = common.markdown_text(contact["role"] or "no role")
+        parts = [f"**{name}** ({role})"]
+        parts += [
+            common.markdown_text(contact[key])
+            for key in ("email", "phone")
+            if contact[key]
+        ]
+        lines.append("- " + " · ".join(parts))
+    st.markdown("\n".join(lines))
 
 
 def settings_form(con, record: dict) -> None:
@@ -200,19 +218,26 @@ def settings_form(con, record: dict) -> None:
 
 def show_open_items(items: list[dict], record: dict, as_of) -> None:
     """The open items at the as-of date, then the ones without a usable due date."""
-    st.subheader(f"Open items at {as_of:%Y-%m-%d}")
-    if not items:
-        st.caption("No open item at this date.")
-        return
     language = record["language"]
+    day = formatting.date(as_of, language)
+    st.subheader(f"Open items at {day}")
+    if not items:
+        st.caption(
+            f"No open item at {day}. Items paid or issued later are not shown: "
+            "change the as-of date in the sidebar to replay another day."
+        )
+        return
     key = f"customer_items_page_{record['customer_number']}"
-    window = common.paged(pd.DataFrame({"item": items}), key, "items")["item"]
+    window = common.paged(items, key, "items")
     st.dataframe(
-        items_table(list(window), language),
+        items_table(window, language),
         column_config={
-            "Issue date": st.column_config.DateColumn(format="YYYY-MM-DD"),
-            "Amount": st.column_config.TextColumn(alignment="right"),
-            "Open amount": st.column_config.TextColumn(alignment="right"),
+            "Document": st.column_config.TextColumn("Document", pinned=True),
+            "Issue date": common.date_column("Issue date", language),
+            "Due date": st.column_config.TextColumn("Due date"),
+            "Days late": st.column_config.NumberColumn("Days late", format="%d"),
+            "Amount": common.money_column("Amount"),
+            "Open amount": common.money_column("Open amount"),
         },
         hide_index=True,
         placeholder="",
@@ -221,30 +246,32 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
 
 
 def items_table(items: list[dict], language: str) -> pd.DataFrame:
-    """Items as read: dates, days late, bucket, amounts written in the language."""
+    """Items as read, what to chase first on the left: due date, days late, open
+    amount; amounts and dates written in the customer's language."""
     return pd.DataFrame(
         {
             "Document": [i["doc_number"] for i in items],
-            "Type": [i["doc_type"] for i in items],
-            "Reference": [i["reference"] for i in items],
-            "Issue date": [i["issue_date"] for i in items],
-            "Due date": [_due_date(i) for i in items],
+            "Due date": [_due_date(i, language) for i in items],
             "Days late": pd.array([i["days_late"] for i in items], dtype="Int64"),
-            "Aging bucket": [common.BUCKET_LABELS[i["bucket"]] for i in items],
-            "Amount": [
-                common.money(i["amount"], i["currency"], language) for i in items
-            ],
             "Open amount": [
-                common.money(i["open_amount"], i["currency"], language) for i in items
+                common.money_cell(i["open_amount"], i["currency"], language)
+                for i in items
             ],
+            "Aging bucket": [common.BUCKET_LABELS[i["bucket"]] for i in items],
             "Status": [i["status"] for i in items],
+            "Amount": [
+                common.money_cell(i["amount"], i["currency"], language) for i in items
+            ],
+            "Type": [DOC_TYPE_LABELS.get(i["doc_type"], i["doc_type"]) for i in items],
+            "Issue date": [i["issue_date"] for i in items],
+            "Reference": [i["reference"] for i in items],
         }
     )
 
 
-def _due_date(item: dict) -> str:
+def _due_date(item: dict, language: str) -> str:
     due = item["due_date"]
-    return "No due date" if due is None else due.isoformat()
+    return "No due date" if due is None else formatting.date(due, language)
 
 
 def show_missing_due_dates(items: list[dict], language: str) -> None:
@@ -267,11 +294,12 @@ def show_missing_due_dates(items: list[dict], language: str) -> None:
                     i["due_date_problem"] or "(empty)" for i in missing
                 ],
                 "Open amount": [
-                    common.money(i["open_amount"], i["currency"], language)
+                    common.money_cell(i["open_amount"], i["currency"], language)
                     for i in missing
                 ],
             }
         ),
+        column_config={"Open amount": common.money_column("Open amount")},
         hide_index=True,
     )
 

@@ -27,6 +27,21 @@ SETTING_LABELS = {
     "header_line": "Header line",
 }
 PROBLEM_ROWS = 500
+HISTORY_COLUMNS = [
+    "import_id",
+    "file_name",
+    "rows_loaded",
+    "rows_rejected",
+    "finished_at",
+    "kind",
+    "mode",
+    "rows_read",
+    "format",
+]
+# Reading options keep this width (pixels) and wrap onto more rows when narrow.
+OPTION_WIDTH = 160
+MONEY_FIELDS = {"amount", "open_amount"}
+DATE_FIELDS = {"issue_date", "due_date", "paid_date"}
 
 
 def main() -> None:
@@ -85,49 +100,59 @@ def saved_upload(upload) -> Path:
 
 def read_options(state: dict, file_name: str) -> importing.Options:
     """Kind, format, mode and reading settings chosen above the preview."""
-    kind, fmt, mode, encoding, delimiter = st.columns(5)
-    chosen_kind = kind.selectbox(
-        "Kind of file", [AUTO, *columns.KINDS], key="import_kind", on_change=_reset
-    )
-    chosen_fmt = fmt.selectbox("Format", sources.FORMATS, key="import_fmt")
-    chosen_mode = mode.selectbox(
-        "Mode",
-        importing.MODES,
-        key="import_mode",
-        help="replace: the file is a snapshot of the open items of the customers it "
-        "covers; items missing from it are closed. append: items are added.",
-    )
-    chosen_encoding = encoding.selectbox("Encoding", ENCODINGS, key="import_encoding")
-    chosen_delimiter = delimiter.selectbox(
-        "Delimiter", list(DELIMITERS), key="import_delimiter"
-    )
-    saved, terms, order = st.columns([2, 1, 2])
-    saved_name = saved.selectbox(
-        "Saved mapping",
-        [DETECTED_MAPPING, *columns.saved_names(common.cursor())],
-        key="import_saved_mapping",
-        on_change=_reset,
-    )
-    payment_terms = terms.number_input(
-        "Payment terms (days)",
-        min_value=0,
-        max_value=365,
-        value=None,
-        step=1,
-        key="import_terms",
-        help="Derives a due date (issue date + terms) for items without one, "
-        "e.g. from a FEC. Empty: the workspace setting, if any.",
-    )
-    date_order = None
-    if state["needs_date_order"]:
-        date_order = order.radio(
-            "Date order of the ambiguous dates",
-            list(DATE_ORDERS),
-            index=None,
-            format_func=DATE_ORDERS.get,
-            horizontal=True,
-            key="import_date_order",
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        chosen_kind = st.selectbox(
+            "Kind of file",
+            [AUTO, *columns.KINDS],
+            key="import_kind",
+            on_change=_reset,
+            width=OPTION_WIDTH,
         )
+        chosen_fmt = st.selectbox(
+            "Format", sources.FORMATS, key="import_fmt", width=OPTION_WIDTH
+        )
+        chosen_mode = st.selectbox(
+            "Mode",
+            importing.MODES,
+            key="import_mode",
+            help="replace: the file is a snapshot of the open items of the customers "
+            "it covers; items missing from it are closed. append: items are added.",
+            width=OPTION_WIDTH,
+        )
+        chosen_encoding = st.selectbox(
+            "Encoding", ENCODINGS, key="import_encoding", width=OPTION_WIDTH
+        )
+        chosen_delimiter = st.selectbox(
+            "Delimiter", list(DELIMITERS), key="import_delimiter", width=OPTION_WIDTH
+        )
+        saved_name = st.selectbox(
+            "Saved mapping",
+            [DETECTED_MAPPING, *columns.saved_names(common.cursor())],
+            key="import_saved_mapping",
+            on_change=_reset,
+            width=2 * OPTION_WIDTH,
+        )
+        payment_terms = st.number_input(
+            "Payment terms (days)",
+            min_value=0,
+            max_value=365,
+            value=None,
+            step=1,
+            key="import_terms",
+            help="Derives a due date (issue date + terms) for items without one, "
+            "e.g. from a FEC. Empty: the workspace setting, if any.",
+            width=OPTION_WIDTH,
+        )
+        date_order = None
+        if state["needs_date_order"]:
+            date_order = st.radio(
+                "Date order of the ambiguous dates",
+                list(DATE_ORDERS),
+                index=None,
+                format_func=DATE_ORDERS.get,
+                horizontal=True,
+                key="import_date_order",
+            )
     mapping = state["mapping"]
     if mapping is None and saved_name != DETECTED_MAPPING:
         mapping = saved_name
@@ -156,16 +181,20 @@ def preview(path: Path, options: importing.Options, state: dict):
     key = repr(options)
     if state["preview_key"] == key:
         return state["report"]
+    bar = st.progress(0.0, text="Reading and checking the file…")
     try:
-        with st.spinner("Reading and checking the file…"):
-            report = importing.preview_file(common.cursor(), path, options)
+        report = importing.preview_file(
+            common.cursor(), path, dataclasses.replace(options, progress=bar_of(bar))
+        )
     except AmbiguousDateOrder as error:
+        bar.empty()
         if not state["needs_date_order"]:
             state["needs_date_order"] = True
             st.rerun()
-        st.warning(f"**{error.title}.** {error} Choose the date order above.")
+        st.warning(f"**{error.title}.** {error}")
         return None
     except DunningError as error:
+        bar.empty()
         common.show_error(error)
         file_columns = probe_columns(path, options)
         if file_columns:
@@ -173,27 +202,29 @@ def preview(path: Path, options: importing.Options, state: dict):
             kind = options.kind if options.kind != AUTO else "items"
             mapping_editor(state, kind, file_columns, state["mapping"] or {}, None)
         return None
+    bar.empty()
     state["preview_key"], state["report"] = key, report
+    state["already"] = None
     return report
+
+
+def bar_of(bar):
+    """An import progress callback that moves a Streamlit progress bar."""
+
+    def progress(fraction: float, what: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=what)
+
+    return progress
 
 
 def probe_columns(path: Path, options: importing.Options) -> list[str]:
     """The file's column names alone, when the import refused to guess a mapping."""
     try:
-        fmt = sources.detect_format(path, options.fmt)
-        with common.cursor() as probe:
-            source = sources.stage(
-                probe,
-                path,
-                fmt,
-                "ui_column_probe",
-                columns.looks_like_header,
-                encoding=options.encoding,
-                delimiter=options.delimiter,
-            )
-    except Exception:
+        if sources.detect_format(path, options.fmt) == "fec":
+            return []  # a FEC has a fixed layout: nothing to map by hand
+        return importing.file_columns(common.cursor(), path, options)
+    except DunningError:
         return []
-    return [] if fmt == "fec" else source.columns
 
 
 def show_report(report: importing.Report) -> None:
@@ -204,15 +235,17 @@ def show_report(report: importing.Report) -> None:
     rejected.metric("Rejected rows", report.rows_rejected, border=True)
     warnings.metric("Warnings", len(report.warnings), border=True)
 
-    detected, rows = st.columns([2, 3])
-    with detected:
-        st.subheader("Detected")
-        st.dataframe(detected_settings(report), hide_index=True)
-    with rows:
-        st.subheader(f"Preview ({len(report.preview)} first rows)")
-        preview = pd.DataFrame(report.preview)
-        labels = {"line": "Line", **columns.FIELD_LABELS}
-        st.dataframe(preview.rename(columns=labels), hide_index=True, placeholder="")
+    show_preview(report)
+    st.subheader("Detected")
+    st.dataframe(
+        detected_settings(report),
+        column_config={
+            "Setting": st.column_config.TextColumn(width="medium"),
+            "Value": st.column_config.TextColumn(width="medium"),
+        },
+        hide_index=True,
+        width="content",
+    )
 
     st.subheader("Problems")
     if not report.problems:
@@ -220,7 +253,7 @@ def show_report(report: importing.Report) -> None:
         return
     problems = pd.DataFrame(
         [dataclasses.asdict(p) for p in report.problems],
-        columns=["line", "column", "value", "message", "severity"],
+        columns=["line", "severity", "message", "column", "value"],
     )
     if len(problems) > PROBLEM_ROWS:
         st.caption(f"The first {PROBLEM_ROWS} of {len(problems)} problems.")
@@ -242,6 +275,34 @@ def show_report(report: importing.Report) -> None:
         file_name=f"{Path(report.file_name).stem}-problems.csv",
         mime="text/csv",
     )
+
+
+def show_preview(report: importing.Report) -> None:
+    """The first rows as they will be stored: amounts and dates as a reader writes
+    them; internal columns and the ones the file leaves empty left out."""
+    st.subheader(f"Preview ({len(report.preview)} first rows)")
+    if not report.preview:
+        st.caption("No row can be loaded: see the problems below.")
+        return
+    frame = pd.DataFrame(report.preview).dropna(axis=1, how="all")
+    frame = frame[
+        [c for c in frame.columns if c == "line" or c in columns.FIELD_LABELS]
+    ]
+    currency = common.default_currency()
+    config = {"line": st.column_config.NumberColumn("Line", format="%d")}
+    for column in frame.columns.drop("line", errors="ignore"):
+        label = columns.FIELD_LABELS.get(column, column)
+        if column in MONEY_FIELDS:
+            frame[column] = [
+                common.money_cell(value, row.get("currency") or currency)
+                for value, row in zip(frame[column], report.preview, strict=True)
+            ]
+            config[column] = common.money_column(label)
+        elif column in DATE_FIELDS:
+            config[column] = common.date_column(label)
+        else:
+            config[column] = st.column_config.Column(label)
+    st.dataframe(frame, column_config=config, hide_index=True, placeholder="")
 
 
 def detected_settings(report: importing.Report) -> pd.DataFrame:
@@ -302,34 +363,52 @@ def save_mapping(name: str, kind: str, mapping: dict) -> None:
 
 
 def import_controls(path: Path, options, report: importing.Report, state) -> None:
-    """Load the valid rows, or cancel; a file seen before needs a confirmation."""
+    """Load the valid rows, or cancel; what loading will do is said before."""
     st.subheader("Load")
     if report.rows_rejected:
         st.warning(
             f"{report.rows_rejected} row(s) are rejected (see Problems). Load the "
             f"{report.rows_loaded} valid row(s), or cancel and fix the file."
         )
-    force = False
-    if state["already"]:
-        st.warning(state["already"])
+
+    # A file seen before, and the demo data that loading clears, need a choice.
+    force = keep_demo = False
+    already = report.already_imported or state["already"]
+    if already:
+        st.warning(f"**File already imported.** {already}")
         force = st.checkbox("Import again anyway", key="import_force")
-    if report.format != "fec":
-        name, save_as, save_now = st.columns([2, 2, 1], vertical_alignment="bottom")
-        mapping_name = name.text_input("Mapping name", key="import_mapping_name")
-        save_as = save_as.checkbox(
-            "Save the mapping with the import", key="import_save"
+    if report.demo_cleared:
+        st.warning(
+            "**Loading will replace the demo data:** the demo customers, items, "
+            "contacts and imports are removed, and from this import on the "
+            "workspace holds your data only."
         )
-        if save_now.button("Save mapping now"):
-            save_mapping(mapping_name, report.kind, report.mapping)
+        keep_demo = st.checkbox(
+            "Keep the demo data beside my file",
+            key="import_keep_demo",
+            help="Your file is added to the demo customers and the workspace stays "
+            "a demo one: the next import without this box ticked clears the demo "
+            "data, and this file's data with it.",
+        )
+
+    if report.format != "fec":
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            mapping_name = st.text_input(
+                "Mapping name", key="import_mapping_name", width=2 * OPTION_WIDTH
+            )
+            save_as = st.checkbox("Save the mapping with the import", key="import_save")
+            if st.button("Save mapping now"):
+                save_mapping(mapping_name, report.kind, report.mapping)
     else:
         mapping_name, save_as = "", False
-    load, cancel, _ = st.columns([2, 1, 4])
-    clicked = load.button(
-        f"Load {report.rows_loaded} valid rows",
-        type="primary",
-        disabled=report.rows_loaded == 0,
-    )
-    cancel.button("Cancel", on_click=_cancel)
+    with st.container(horizontal=True):
+        clicked = st.button(
+            f"Load {report.rows_loaded} valid rows",
+            type="primary",
+            disabled=report.rows_loaded == 0 or bool(already and not force),
+            help="Tick 'Import again anyway' first." if already and not force else None,
+        )
+        st.button("Cancel", on_click=_cancel)
     if clicked:
         name = mapping_name if save_as else ""
         final = dataclasses.replace(
@@ -337,6 +416,7 @@ def import_controls(path: Path, options, report: importing.Report, state) -> Non
             mapping=options.mapping or report.mapping,
             kind=report.kind,
             force=force,
+            keep_demo=keep_demo,
             load_valid_rows=True,
             save_mapping_as=name.strip() or None,
         )
@@ -344,20 +424,25 @@ def import_controls(path: Path, options, report: importing.Report, state) -> Non
 
 
 def run_import(path: Path, options: importing.Options, state: dict) -> None:
-    """The real import, in one transaction, with its progress shown."""
+    """The real import, in one transaction, with its progress shown as it goes."""
     with st.status(f"Importing {options.file_name}…", expanded=True) as status:
-        progress = st.progress(10, text="Reading, checking and writing the rows")
+        bar = st.progress(0.0, text="Starting")
         try:
-            report = importing.import_file(common.cursor(), path, options)
+            report = importing.import_file(
+                common.cursor(),
+                path,
+                dataclasses.replace(options, progress=bar_of(bar)),
+            )
         except AlreadyImported as error:
+            # Seen since the preview: ask for the confirmation the preview asks for.
             state["already"] = str(error)
-            status.update(label="Already imported", state="error")
+            status.update(label="Already imported: nothing was changed", state="error")
             st.rerun()
         except DunningError as error:
             status.update(label="Import failed: nothing was changed", state="error")
             common.show_error(error)
             return
-        progress.progress(100, text="Done")
+        bar.progress(1.0, text="Done")
         status.update(label="Import finished", state="complete")
     common.data_changed()
     st.session_state["import_result"] = summary(report)
@@ -375,7 +460,10 @@ def summary(report: importing.Report) -> str:
         parts.append(f"{report.customers_created} customer(s) created")
     if report.items_closed:
         parts.append(f"{report.items_closed} item(s) no longer in the ledger closed")
-    return ", ".join(parts) + "."
+    sentence = ", ".join(parts) + "."
+    if report.demo_cleared:
+        sentence += " The demo data was cleared: the workspace holds your data only."
+    return sentence
 
 
 def _cancel() -> None:
@@ -397,13 +485,17 @@ def show_last_result() -> None:
 
 
 def show_history() -> None:
+    """The latest imports, newest first, what was loaded and refused up front."""
     st.subheader("Past imports")
     history = common.import_history(common.workspace_path())
     if history.empty:
-        st.caption("Nothing imported yet.")
+        st.caption(
+            "Nothing imported yet: upload a ledger above to load your open items."
+        )
         return
     st.dataframe(
         history,
+        column_order=HISTORY_COLUMNS,
         column_config={
             "import_id": st.column_config.NumberColumn("Import", format="%d"),
             "file_name": "File",
@@ -414,7 +506,7 @@ def show_history() -> None:
             "rows_loaded": "Loaded",
             "rows_rejected": "Rejected",
             "finished_at": st.column_config.DatetimeColumn(
-                "Finished at", format="YYYY-MM-DD HH:mm"
+                "Finished at", format="DD/MM/YYYY HH:mm"
             ),
         },
         hide_index=True,

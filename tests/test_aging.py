@@ -83,3 +83,9 @@ def test_of_customer_gives_decimal_figures(ledger):
         Decimal("13484.56"),
         Decimal("13734.56"),
     )
+
+
+def test_account_text_filter_is_literal(ledger):
+    assert aging.accounts(ledger, AS_OF, text="C000_2")[0] == 0  # "_" is no wildcard
+    assert aging.accounts(ledger, AS_OF, text="%")[0] == 0
+    assert aging.accounts(ledger, AS_OF, text="c00012")[0] == 1

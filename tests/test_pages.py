@@ -8,11 +8,14 @@ fixed today 2026-02-15:
   C00027  FA-2025-1198 980.40 of which 480.40 open, due 2025-12-28 (49 days late)
   C00031  FA-2026-0102 2045.10 due 2026-03-05 (not due)
 Balance EUR = 1234.56 + 12500.00 - 250.00 + 480.40 + 2045.10 = 16 010.06;
-overdue EUR = 1234.56 + 12500.00 + 480.40 = 14 214.96.
+overdue EUR = 1234.56 + 12500.00 + 480.40 = 14 214.96;
+C00012 balance = 1234.56 + 12500.00 - 250.00 = 13 484.56.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import importlib.util
 import shutil
 import subprocess
@@ -22,7 +25,9 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as streamlit_app_test
 
 from dunning import clock, customers, importing, store
 
@@ -40,6 +45,7 @@ HOLD_WORKSPACE = (
     "print('open', flush=True)\n"
     "sys.stdin.read()\n"
 )
+DEMO_NOTICE = "Loading will replace the demo data"
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +56,26 @@ def fresh_caches():
     yield
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch):
+    """Run app.py on every rerun, as the server does.
+
+    Beside a pages/ folder, AppTest re-detects Streamlit's older folder-based
+    multipage mode before each run and, from the second run on, executes the page
+    file alone: app.py's sidebar (demo label, as-of date) would never be seen. The
+    server decides once per process and st.navigation turns that mode off for good.
+    """
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    real = streamlit_app_test.PagesManager
+
+    def navigation_pages(*args, **kwargs):
+        manager = real(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+        return manager
+
+    monkeypatch.setattr(streamlit_app_test, "PagesManager", navigation_pages)
 
 
 @pytest.fixture
@@ -71,14 +97,37 @@ def ledger_file(tmp_path: Path, name: str = LEDGER) -> Path:
     return target
 
 
+def upload_bytes(name: str = LEDGER) -> bytes:
+    source = DATA / name
+    if not source.exists() and name == LEDGER:
+        source = SHARED_LEDGER
+    return source.read_bytes()
+
+
+def load(workspace_file: Path, path: Path, **options) -> importing.Report:
+    con = store.connect(workspace_file)
+    try:
+        return importing.import_file(con, path, importing.Options(**options))
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def workspace(workspace_file, tmp_path) -> Path:
     """The workspace file holding the five items of the French ledger."""
-    con = store.connect(workspace_file)
-    report = importing.import_file(con, ledger_file(tmp_path), importing.Options())
+    report = load(workspace_file, ledger_file(tmp_path))
     assert report.committed and report.rows_loaded == 5
-    con.close()
     return workspace_file
+
+
+@pytest.fixture
+def demo_workspace(workspace) -> Path:
+    """The five-item workspace labelled as the demo one: what the demo builder
+    leaves, without the seconds it takes to build the real demo."""
+    con = store.connect(workspace)
+    store.set_setting(con, "workspace.demo", True)
+    con.close()
+    return workspace
 
 
 def app() -> AppTest:
@@ -94,11 +143,37 @@ def metric(at: AppTest, label: str) -> str:
     return next(spaced(m.value) for m in at.metric if m.label == label)
 
 
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def texts(elements) -> list[str]:
+    return [spaced(e.value) for e in elements]
+
+
 def open_customer(at: AppTest, number: str) -> AppTest:
     """Open a customer record the way a user does from the Accounts page."""
     at.selectbox(key="accounts_open_customer").select(number).run()
-    next(b for b in at.button if b.label == "Open record").click().run()
+    button(at, "Open record").click().run()
     return at
+
+
+def import_page(at: AppTest, name: str = LEDGER) -> AppTest:
+    """The Import page with one test file uploaded and previewed."""
+    at.switch_page("pages/import_file.py").run()
+    at.file_uploader[0].set_value((name, upload_bytes(name), "text/csv")).run()
+    assert not at.exception
+    return at
+
+
+def demo_label(at: AppTest) -> bool:
+    """Whether the sidebar, drawn on this run, labels the workspace as the demo."""
+    assert [d.key for d in at.sidebar.date_input] == ["as_of"]
+    return any("DEMO WORKSPACE" in w.value for w in at.sidebar.warning)
+
+
+# ---------------------------------------------------------------------------
+# Every page
 
 
 @pytest.mark.parametrize(
@@ -111,24 +186,60 @@ def test_each_page_renders(workspace, page):
     assert not at.error
 
 
+# ---------------------------------------------------------------------------
+# Accounts
+
+
 def test_accounts_lists_customers_with_totals(workspace):
     at = app().run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert sorted(table["customer_number"]) == ["C00012", "C00027", "C00031"]
+    # Sorted in SQL by overdue, largest first: 13 734.56, 480.40, 0.00.
+    assert list(table["customer_number"]) == ["C00012", "C00027", "C00031"]
     assert metric(at, "Balance EUR") == "16 010,06 €"
     assert metric(at, "Overdue EUR") == "14 214,96 €"
+    c00012 = table.iloc[0]
+    assert spaced(c00012["balance"]) == "13 484,56 €"
+    assert spaced(c00012["credits"]) == "-250,00 €"
+    assert c00012["not_due"] == ""  # no item in that bucket: an empty cell
 
 
-def test_accounts_filter_by_number(workspace):
+def test_accounts_filter_via_the_form(workspace):
     at = app().run()
     at.text_input[0].input("c00031")
-    next(b for b in at.button if b.label == "Apply filters").click().run()
+    button(at, "Apply filters").click().run()
     assert list(at.dataframe[0].value["customer_number"]) == ["C00031"]
+    assert any(c.value.startswith("1 account(s) match") for c in at.caption)
     # The applied filter is kept when the user comes back to the page.
     at.switch_page("pages/customer.py").run()
     at.switch_page("pages/accounts.py").run()
     assert list(at.dataframe[0].value["customer_number"]) == ["C00031"]
+
+
+def test_accounts_overdue_only_sorted_by_name(workspace):
+    at = app().run()
+    at.checkbox[0].check()
+    at.selectbox[0].select("Name")
+    button(at, "Apply filters").click().run()
+    # C00031 is not due yet; Boulangerie... sorts before Société...
+    assert list(at.dataframe[0].value["customer_number"]) == ["C00012", "C00027"]
+
+
+def test_accounts_filter_matching_nothing_says_so(workspace):
+    at = app().run()
+    at.text_input[0].input("nobody")
+    button(at, "Apply filters").click().run()
+    assert not at.exception
+    assert not at.dataframe
+    assert any("No account matches these filters" in i.value for i in at.info)
+
+
+def test_accounts_before_any_item_explain_the_empty_page(workspace):
+    at = app().run()
+    at.date_input(key="as_of").set_value(dt.date(2020, 1, 1)).run()
+    assert not at.exception
+    assert not at.dataframe
+    assert any("No open item at 01/01/2020" in i.value for i in at.info)
 
 
 def test_accounts_send_one_page_of_rows_at_a_time(workspace_file, tmp_path):
@@ -137,14 +248,23 @@ def test_accounts_send_one_page_of_rows_at_a_time(workspace_file, tmp_path):
     lines += [f"D{n:04d};FA-{n};31/12/2025;{n},00;EUR" for n in range(1, 602)]
     ledger = tmp_path / "many.csv"
     ledger.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    con = store.connect(workspace_file)
-    importing.import_file(con, ledger)
-    con.close()
+    load(workspace_file, ledger)
     at = app().run()
     assert len(at.dataframe[0].value) == 500
+    assert any("601 account(s) match" in c.value for c in at.caption)
     at.number_input(key="accounts_page").set_value(2).run()
     assert len(at.dataframe[0].value) == 101
+    assert any("showing 501–601" in c.value for c in at.caption)
     assert at.dataframe[0].value["customer_number"].iloc[-1] == "D0001"  # least owed
+    # A narrower filter brings the user back to its first and only page.
+    at.text_input[0].input("D060")
+    button(at, "Apply filters").click().run()
+    assert list(at.dataframe[0].value["customer_number"]) == ["D0601", "D0600"]
+    assert not at.number_input
+
+
+# ---------------------------------------------------------------------------
+# Customer record
 
 
 def test_customer_record_shows_open_amount_not_original(workspace):
@@ -155,10 +275,38 @@ def test_customer_record_shows_open_amount_not_original(workspace):
     row = items[items["Document"] == "FA-2025-1198"].iloc[0]
     assert spaced(row["Open amount"]) == "480,40 €"  # 980.40 - 500.00 paid
     assert spaced(row["Amount"]) == "980,40 €"
+    assert row["Due date"] == "28/12/2025"
     assert row["Days late"] == 49  # 2026-02-15 - 2025-12-28
     assert row["Aging bucket"] == "31-60 days"
-    assert metric(at, "Balance EUR") == "480,40 €"
     assert any("created from items only" in w.value for w in at.warning)
+
+
+def test_customer_balance_is_the_decimal_of_the_domain(workspace):
+    at = app().run()
+    at.session_state["customer"] = "C00027"
+    at.switch_page("pages/customer.py").run()
+    assert metric(at, "Balance EUR") == "480,40 €"
+    assert metric(at, "Overdue EUR") == "480,40 €"
+    assert metric(at, "Open items EUR") == "1"
+    assert next(m for m in at.metric if m.label == "Open items EUR").delta == (
+        "1 overdue"
+    )
+    assert "Owes 480,40 € at 15/02/2026, of which 480,40 € overdue." in texts(
+        at.caption
+    )
+
+
+def test_customer_without_open_items_says_so(workspace, tmp_path):
+    # Both lettering groups of C00131 sum to zero: 100.30 - 50.10 - 50.20 and
+    # 0.70 - 0.10 - 0.20 - 0.40; nothing is left open.
+    load(workspace, ledger_file(tmp_path, "lettrage_centimes.csv"))
+    at = app().run()
+    at.session_state["customer"] = "C00131"
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception
+    assert not at.metric
+    assert any("Nothing open at 15/02/2026" in i.value for i in at.info)
+    assert any(c.value.startswith("No open item at") for c in at.caption)
 
 
 def test_customer_record_follows_the_picker(workspace):
@@ -174,7 +322,7 @@ def test_invalid_penalty_rate_is_refused(workspace, rate):
     at.session_state["customer"] = "C00027"
     at.switch_page("pages/customer.py").run()
     at.text_input[0].input(rate)
-    next(b for b in at.button if b.label == "Save settings").click().run()
+    button(at, "Save settings").click().run()
     assert not at.exception
     assert at.error
     assert not at.success
@@ -186,7 +334,7 @@ def test_valid_settings_are_saved(workspace):
     at.switch_page("pages/customer.py").run()
     at.selectbox[1].select("fixed")
     at.text_input[0].input("12,5")
-    next(b for b in at.button if b.label == "Save settings").click().run()
+    button(at, "Save settings").click().run()
     assert [s.value for s in at.success] == ["Settings saved."]
     assert not any("created from items only" in w.value for w in at.warning)
     con = store.connect(workspace)
@@ -197,9 +345,7 @@ def test_valid_settings_are_saved(workspace):
 
 
 def test_customer_without_due_date_is_marked(workspace, tmp_path):
-    con = store.connect(workspace)
-    importing.import_file(con, ledger_file(tmp_path, "postes_C00310.csv"))
-    con.close()
+    load(workspace, ledger_file(tmp_path, "postes_C00310.csv"))
     at = app().run()
     at.session_state["customer"] = "C00310"
     at.switch_page("pages/customer.py").run()
@@ -214,12 +360,20 @@ def test_customer_without_due_date_is_marked(workspace, tmp_path):
     ]
 
 
-def test_import_page_previews_then_asks_before_importing_again(workspace):
+# ---------------------------------------------------------------------------
+# Import
+
+
+def test_import_page_without_a_file_shows_the_past_imports(workspace):
     at = app().run()
     at.switch_page("pages/import_file.py").run()
-    upload = (DATA / LEDGER) if (DATA / LEDGER).exists() else SHARED_LEDGER
-    at.file_uploader[0].set_value((LEDGER, upload.read_bytes(), "text/csv")).run()
     assert not at.exception
+    history = at.dataframe[0].value
+    assert list(history["file_name"]) == [LEDGER]
+
+
+def test_second_preview_of_a_file_warns_before_load(workspace):
+    at = import_page(app().run())
     assert metric(at, "Rows read") == "6"  # five items and the footer
     assert metric(at, "Valid rows") == "5"
     assert metric(at, "Rejected rows") == "0"
@@ -227,14 +381,70 @@ def test_import_page_previews_then_asks_before_importing_again(workspace):
     assert list(problems["line"]) == [7]
     assert "total row" in problems["message"][0]
 
-    # The same bytes were imported by the fixture: the page asks first.
-    next(b for b in at.button if b.label == "Load 5 valid rows").click().run()
+    # The fixture imported the same bytes: said at preview, Load waits for a tick.
     assert any("already imported" in w.value for w in at.warning)
+    assert button(at, "Load 5 valid rows").disabled
     at.checkbox(key="import_force").check().run()
-    next(b for b in at.button if b.label == "Load 5 valid rows").click().run()
+    button(at, "Load 5 valid rows").click().run()
     assert not at.exception
     assert "5 row(s) loaded" in at.success[0].value
     assert len(at.dataframe[-1].value) == 2  # the fixture's import and this one
+
+
+def test_a_new_file_loads_at_once_with_its_progress(workspace, monkeypatch):
+    steps = []
+    real_import = importing.import_file
+
+    def recording(con, path, options=None):
+        progress = options.progress
+
+        def record(fraction, what):
+            steps.append(fraction)
+            progress(fraction, what)
+
+        return real_import(con, path, dataclasses.replace(options, progress=record))
+
+    monkeypatch.setattr(importing, "import_file", recording)
+    at = import_page(app().run(), "postes_C00077.csv")
+    assert not any("already imported" in w.value for w in at.warning)
+    assert not any(DEMO_NOTICE in w.value for w in at.warning)
+    button(at, "Load 3 valid rows").click().run()
+    assert not at.exception
+    assert "3 row(s) loaded" in at.success[0].value
+    assert steps and steps == sorted(steps) and 0 < steps[-1] <= 1
+
+
+def test_importing_into_the_demo_clears_it(demo_workspace):
+    at = app().run()
+    assert demo_label(at)
+    assert len(at.dataframe[0].value) == 3  # cached before the import
+
+    at = import_page(at, "postes_C00077.csv")
+    assert any(DEMO_NOTICE in w.value for w in at.warning)
+    button(at, "Load 3 valid rows").click().run()
+    assert not at.exception
+    assert "demo data was cleared" in at.success[0].value
+    assert not demo_label(at)
+
+    # The cached accounts were forgotten: only the imported customer is left.
+    at.switch_page("pages/accounts.py").run()
+    assert list(at.dataframe[0].value["customer_number"]) == ["C00077"]
+
+
+def test_importing_into_the_demo_can_keep_it(demo_workspace):
+    at = import_page(app().run(), "postes_C00077.csv")
+    at.checkbox(key="import_keep_demo").check().run()
+    button(at, "Load 3 valid rows").click().run()
+    assert not at.exception
+    assert "demo data was cleared" not in at.success[0].value
+    assert demo_label(at)
+    at.switch_page("pages/accounts.py").run()
+    assert sorted(at.dataframe[0].value["customer_number"]) == [
+        "C00012",
+        "C00027",
+        "C00031",
+        "C00077",
+    ]
 
 
 def test_import_page_asks_the_date_order(workspace):
@@ -244,15 +454,39 @@ def test_import_page_asks_the_date_order(workspace):
         "Code client;N° pièce;Date échéance;Reste dû\nC00090;FA-1;03/04/2026;10,00\n"
     )
     at.file_uploader[0].set_value(("ambigu.csv", ambiguous.encode(), "text/csv")).run()
-    assert any("day-first or month-first" in w.value for w in at.warning)
+    warning = next(w.value for w in at.warning if "day-first or month-first" in w.value)
+    assert "--date-order" in warning
     at.radio(key="import_date_order").set_value("mdy").run()
     assert not at.exception
     assert metric(at, "Valid rows") == "1"
-    next(b for b in at.button if b.label == "Load 1 valid rows").click().run()
+    button(at, "Load 1 valid rows").click().run()
     con = store.connect(workspace)
     items = customers.open_items(con, "C00090", clock.today())
     con.close()
     assert str(items[0]["due_date"]) == "2026-03-04"  # month first: March 4th
+
+
+def test_unrecognised_columns_are_offered_for_mapping(workspace):
+    at = app().run()
+    at.switch_page("pages/import_file.py").run()
+    odd = "Alpha;Beta;Gamma\nC00090;FA-1;10,00\n"
+    at.file_uploader[0].set_value(("odd.csv", odd.encode(), "text/csv")).run()
+    assert not at.exception
+    assert at.error
+    customer = next(s for s in at.selectbox if s.label == "Customer number")
+    assert customer.options == ["—", "Alpha", "Beta", "Gamma"]
+
+
+def test_import_can_be_cancelled(workspace):
+    at = import_page(app().run())
+    button(at, "Cancel").click().run()
+    assert not at.exception
+    assert not at.metric
+    assert "import_state" not in at.session_state
+
+
+# ---------------------------------------------------------------------------
+# The workspace
 
 
 def test_unreadable_workspace_is_reported(workspace_file):
@@ -285,16 +519,5 @@ def test_workspace_locked_by_another_process_is_reported(workspace):
 def test_empty_workspace_opens_on_the_demo(workspace_file):
     at = app().run(timeout=300)
     assert not at.exception
-    assert any("DEMO WORKSPACE" in w.value for w in at.sidebar.warning)
+    assert demo_label(at)
     assert len(at.dataframe[0].value) > 0
-
-
-def test_import_can_be_cancelled(workspace):
-    at = app().run()
-    at.switch_page("pages/import_file.py").run()
-    upload = (DATA / LEDGER) if (DATA / LEDGER).exists() else SHARED_LEDGER
-    at.file_uploader[0].set_value((LEDGER, upload.read_bytes(), "text/csv")).run()
-    next(b for b in at.button if b.label == "Cancel").click().run()
-    assert not at.exception
-    assert not at.metric
-    assert "import_state" not in at.session_state
