@@ -3,22 +3,26 @@
 The search runs over the ledger at an as-of date (`ledger.items_at`). Each filter
 adds a condition whose values are bound parameters, never text pasted into SQL. An
 expert expression is parsed by DuckDB's own parser and accepted only when every node
-is a column of the items view, a literal, an operator or an allowed function.
+is a column of the items view, a literal, an operator or an allowed function. Searches
+can be saved by name in the workspace (`saved_searches`) and rerun.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import duckdb
 
-from dunning import ledger, money
-from dunning.errors import InvalidValue
+from dunning import clock, ledger, money
+from dunning.errors import InvalidValue, NotFound
 
 DOC_TYPES = ("invoice", "credit_note", "payment", "adjustment")
 STATUSES = ("open", "promised", "disputed", "dispute_resolved", "litigation", "ignored")
@@ -102,6 +106,40 @@ FUNCTIONS = {
     "if",
     "ifnull",
     "isnan",
+    # what DuckDB's parser turns `INTERVAL 30 DAY` into
+    "trunc",
+    "to_days",
+    "to_weeks",
+    "to_months",
+    "to_years",
+}
+# Types a CAST or a typed literal (DATE '2026-03-01') may name: built-in scalars only.
+# Any other name could make DuckDB autoload an extension (a download) or reach a type
+# defined in the workspace.
+CAST_TYPES = {
+    "BOOLEAN",
+    "BOOL",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "INT",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "DECIMAL",
+    "NUMERIC",
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "VARCHAR",
+    "TEXT",
+    "STRING",
+    "DATE",
+    "TIMESTAMP",
+    "INTERVAL",
 }
 _NODE_CLASSES = {
     "CONJUNCTION",
@@ -226,14 +264,27 @@ def to_sql(filters: Filters) -> tuple[str, dict[str, Any]]:
         _check_choices(filters.bucket, known, "aging bucket")
         add(f"({ledger.bucket_sql()}) = ANY($buckets)", buckets=list(filters.bucket))
     if filters.text:
-        add(
-            "(doc_number ILIKE $text ESCAPE '\\' OR reference ILIKE $text ESCAPE '\\' "
-            "OR customer_name ILIKE $text ESCAPE '\\')",
-            text=f"%{_like_escaped(filters.text.strip())}%",
-        )
+        add(_text_condition(filters.text.strip()), text=_text_pattern(filters.text))
     if filters.where and filters.where.strip():
         conditions.append(f"({check_expression(filters.where)})")
     return " AND ".join(conditions) or "true", params
+
+
+def _text_condition(text: str) -> str:
+    """Free text matched in document number, reference and customer name.
+
+    Text without a wildcard character needs no ESCAPE clause, and DuckDB runs a
+    plain ILIKE about twice as fast as one with ESCAPE; both match the same rows.
+    """
+    escape = " ESCAPE '\\'" if _like_escaped(text) != text else ""
+    return (
+        f"(doc_number ILIKE $text{escape} OR reference ILIKE $text{escape} "
+        f"OR customer_name ILIKE $text{escape})"
+    )
+
+
+def _text_pattern(text: str) -> str:
+    return f"%{_like_escaped(text.strip())}%"
 
 
 def _like_escaped(text: str) -> str:
@@ -249,31 +300,60 @@ def _check_choices(values, allowed, what: str) -> None:
             )
 
 
+# The query an expert expression is parsed in, and printed back from.
+_PROBE = "SELECT * FROM items_view WHERE "
+
+
 def check_expression(expression: str) -> str:
-    """The expert expression itself, once DuckDB's parser shows it is harmless.
+    """The expert expression as DuckDB prints it back, once shown to be harmless.
 
     The expression is parsed as the WHERE clause of a query over the items view;
-    every node must be a column of that view, a literal, an operator or an allowed
-    scalar function. Subqueries, table functions, other tables, second statements
-    and anything reaching files, the network or the environment are refused.
+    every node must be a column of that view, a literal, an operator, an allowed
+    scalar function or a cast to a built-in type. Subqueries, table functions, other
+    tables, second statements and anything reaching files, the network or the
+    environment are refused. What runs is the checked tree printed back by DuckDB
+    (`json_deserialize_sql`), not the typed text: a comment or quoting trick cannot
+    make the query differ from what was checked.
     """
-    if ";" in expression.replace("';'", ""):
+    symbols = _symbols(expression)
+    if ";" in symbols:
         raise InvalidValue(
             "The expression contains ';': write one condition, not statements."
         )
-    if not _balanced(expression):
+    if "--" in symbols:
+        raise InvalidValue(
+            "The expression contains a comment (-- or /* */): write the condition "
+            "alone."
+        )
+    if not _balanced(symbols):
         raise InvalidValue(
             "The expression's parentheses do not match: close each one you open."
         )
     probe = duckdb.connect()
     try:
         text = probe.execute(
-            "SELECT json_serialize_sql(?)",
-            [f"SELECT * FROM items_view WHERE ({expression})"],
+            "SELECT json_serialize_sql(?)", [f"{_PROBE}({expression})"]
         ).fetchone()[0]
+        _check_tree(json.loads(text))
+        printed = probe.execute("SELECT json_deserialize_sql(?::JSON)", [text])
+        canonical = printed.fetchone()[0]
+    except duckdb.Error as error:
+        raise InvalidValue(
+            f"The expression cannot be read back: {_first_line(error)}. "
+            "Example: days_late > 45 AND open_amount > 1000."
+        ) from error
     finally:
         probe.close()
-    tree = json.loads(text)
+    if not canonical.startswith(_PROBE):
+        raise InvalidValue(
+            "The expression must be one condition on the items' columns, "
+            "e.g. days_late > 45 AND open_amount > 1000."
+        )
+    return canonical[len(_PROBE) :]
+
+
+def _check_tree(tree: dict) -> None:
+    """Refuse a parsed probe query unless it is one SELECT with a harmless WHERE."""
     if tree.get("error"):
         raise InvalidValue(
             f"The expression is not valid SQL: {tree.get('error_message')}. "
@@ -295,22 +375,41 @@ def check_expression(expression: str) -> str:
             "e.g. days_late > 45 AND open_amount > 1000."
         )
     _check_node(node["where_clause"])
-    return expression
 
 
-def _balanced(expression: str) -> bool:
-    """True when parentheses outside string literals open and close in order."""
-    depth, quoted = 0, False
-    for char in expression:
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char == "(":
+def _first_line(error: Exception) -> str:
+    """DuckDB's message without its error class prefix."""
+    return str(error).strip().splitlines()[0].split(": ", 1)[-1]
+
+
+def _symbols(expression: str) -> str:
+    """The operators and punctuation of the expression, as DuckDB's tokenizer reads it.
+
+    String literals (of any quoting) and identifiers are left out, so a ';' or a
+    parenthesis inside '...' counts for nothing; each comment shows as "--".
+    """
+    tokens = duckdb.tokenize(expression)
+    ends = [offset for offset, _ in tokens[1:]] + [len(expression)]
+    symbols = []
+    for (offset, kind), end in zip(tokens, ends, strict=True):
+        if kind == duckdb.token_type.comment:
+            symbols.append("--")
+        elif kind == duckdb.token_type.operator:
+            symbols.append(expression[offset:end].strip())
+    return " ".join(symbols)
+
+
+def _balanced(symbols: str) -> bool:
+    """True when parentheses open and close in order."""
+    depth = 0
+    for char in symbols:
+        if char == "(":
             depth += 1
-        elif not quoted and char == ")":
+        elif char == ")":
             depth -= 1
             if depth < 0:
                 return False
-    return depth == 0 and not quoted
+    return depth == 0
 
 
 def _check_node(node: Any) -> None:
@@ -321,7 +420,8 @@ def _check_node(node: Any) -> None:
     if not isinstance(node, dict):
         return
     if node.get("class") == "TYPE":
-        return  # a type descriptor (CAST target, DATE '...'): nothing to run
+        _check_type(node)  # a CAST target or typed literal: its children are checked
+        return
     if "class" in node:
         _check_expression_node(node)
     for key, child in node.items():
@@ -329,6 +429,23 @@ def _check_node(node: Any) -> None:
             continue
         if isinstance(child, dict | list):
             _check_node(child)
+
+
+def _check_type(node: dict) -> None:
+    """A cast may name a built-in scalar type, with integer modifiers at most."""
+    name = str(node.get("type_name", ""))
+    if node.get("catalog") or node.get("schema") or name.upper() not in CAST_TYPES:
+        raise InvalidValue(
+            f"The type {name!r} is not allowed in a search expression; allowed: "
+            + ", ".join(sorted(CAST_TYPES))
+            + "."
+        )
+    for child in node.get("children", []):
+        literal = child.get("literal", {}) if child.get("class") == "CONSTANT" else {}
+        if literal.get("kind") != "INTEGER":
+            raise InvalidValue(
+                f"The type {name} can only take whole numbers, e.g. DECIMAL(18,2)."
+            )
 
 
 def _check_expression_node(node: dict) -> None:
@@ -367,6 +484,50 @@ def _base(as_of: dt.date) -> tuple[str, dict[str, Any]]:
     }
 
 
+def matches_sql(filters: Filters, as_of: dt.date) -> tuple[str, dict[str, Any]]:
+    """SQL of every match at the as-of date (items view columns and bucket), bound."""
+    where, params = to_sql(filters)
+    base, base_params = _base(as_of)
+    return f"SELECT * FROM ({base}) WHERE {where}", {**params, **base_params}
+
+
+@contextlib.contextmanager
+def time_limited(
+    con: duckdb.DuckDBPyConnection, expert: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of its own whose queries are stopped after EXPERT_TIME_LIMIT_S."""
+    cursor = con.cursor()
+    try:
+        with time_limit(cursor, expert):
+            yield cursor
+    finally:
+        cursor.close()
+
+
+@contextlib.contextmanager
+def time_limit(cursor: duckdb.DuckDBPyConnection, expert: bool = False) -> Iterator:
+    """Interrupt the cursor's queries after EXPERT_TIME_LIMIT_S, for this block.
+
+    A slow expert expression is stopped instead of freezing the app, and any DuckDB
+    failure becomes one sentence (InvalidValue); a search writes nothing, so a
+    stopped one leaves the workspace as it was.
+    """
+    timer = threading.Timer(EXPERT_TIME_LIMIT_S, cursor.interrupt)
+    timer.start()
+    try:
+        yield
+    except duckdb.InterruptException as error:
+        raise InvalidValue(
+            f"The search took longer than {EXPERT_TIME_LIMIT_S:g} s and was stopped; "
+            "narrow the expression."
+        ) from error
+    except duckdb.Error as error:
+        hint = " Check the expert expression." if expert else ""
+        raise InvalidValue(f"The search failed: {_first_line(error)}.{hint}") from error
+    finally:
+        timer.cancel()
+
+
 def run(
     con: duckdb.DuckDBPyConnection,
     filters: Filters,
@@ -377,45 +538,22 @@ def run(
     descending: bool = False,
 ) -> Result:
     """Count, per-currency totals of every match, and one page of rows."""
-    where, params = to_sql(filters)
-    base, base_params = _base(as_of)
-    params.update(base_params)
+    matches, params = matches_sql(filters, as_of)
     if limit < 0 or offset < 0:
         raise InvalidValue("The limit and offset of a search cannot be negative.")
     if sort not in SORTABLE:
         raise InvalidValue(
             f"Cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}."
         )
-    order = f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, item_id"
-    cursor = con.cursor()
-    timer = threading.Timer(EXPERT_TIME_LIMIT_S, cursor.interrupt)
-    timer.start()
-    try:
-        matches = f"SELECT * FROM ({base}) WHERE {where}"
-        totals_rows = cursor.execute(
-            f"SELECT currency, count(*), sum(open_amount) FROM ({matches}) "
-            "GROUP BY currency ORDER BY currency",
-            params,
-        ).fetchall()
-        page = cursor.execute(
-            f"SELECT {', '.join(SORTABLE)} FROM ({matches}) ORDER BY {order} "
-            f"LIMIT {int(limit)} OFFSET {int(offset)}",
-            params,
+    direction = "DESC" if descending else "ASC"
+    window = f"LIMIT {int(limit)} OFFSET {int(offset)}"
+    with time_limited(con, expert=bool(filters.where)) as cursor:
+        cursor.execute("BEGIN TRANSACTION")  # the totals and the page: one snapshot
+        totals_rows, page_ids = _totals_and_page(
+            cursor, matches, params, sort, direction, window
         )
-        names = [d[0] for d in page.description]
-        rows = [dict(zip(names, r, strict=True)) for r in page.fetchall()]
-    except duckdb.InterruptException as error:
-        raise InvalidValue(
-            f"The search took longer than {EXPERT_TIME_LIMIT_S:.0f} s and was stopped; "
-            "narrow the expression."
-        ) from error
-    except duckdb.Error as error:
-        hint = " Check the expert expression." if filters.where else ""
-        detail = str(error).splitlines()[0].split(": ", 1)[-1]
-        raise InvalidValue(f"The search failed: {detail}.{hint}") from error
-    finally:
-        timer.cancel()
-        cursor.close()
+        rows = _page_rows(cursor, as_of, page_ids, sort, direction)
+        cursor.execute("ROLLBACK")  # the search only read
     count = sum(row[1] for row in totals_rows)
     totals = {row[0]: money.to_cents(row[2]) for row in totals_rows}
     import pandas as pd  # imported here: the command line does not need it
@@ -423,14 +561,48 @@ def run(
     return Result(count, totals, pd.DataFrame(rows, columns=list(SORTABLE)), rows)
 
 
+def _totals_and_page(cursor, matches, params, sort, direction, window):
+    """Per-currency count and sum of every match, and the ids of the page's rows.
+
+    The filters run once: the matches are kept narrow (id, currency, open amount,
+    sort key) in a materialised CTE that both the totals and the page's order read.
+    """
+    found = cursor.execute(
+        "WITH matched AS MATERIALIZED ("
+        f"  SELECT item_id, currency, open_amount, {sort} AS sort_key "
+        f"  FROM ({matches})) "
+        "SELECT currency, count(*), sum(open_amount), NULL::BIGINT "
+        "FROM matched GROUP BY currency "
+        "UNION ALL "
+        "SELECT NULL, NULL, NULL, item_id FROM ("
+        "  SELECT item_id FROM matched "
+        f"  ORDER BY sort_key {direction} NULLS LAST, item_id {window})",
+        params,
+    ).fetchall()
+    totals_rows = sorted(row[:3] for row in found if row[3] is None)
+    return totals_rows, [row[3] for row in found if row[3] is not None]
+
+
+def _page_rows(cursor, as_of, page_ids, sort, direction) -> list[dict[str, Any]]:
+    """Every column of the page's items, in the search's order."""
+    base, base_params = _base(as_of)
+    page = cursor.execute(
+        f"SELECT {', '.join(SORTABLE)} FROM ({base}) "
+        "JOIN (SELECT unnest($page_ids::BIGINT[]) AS item_id) USING (item_id) "
+        f"ORDER BY {sort} {direction} NULLS LAST, item_id",
+        {**base_params, "page_ids": page_ids},
+    )
+    names = [d[0] for d in page.description]
+    return [dict(zip(names, row, strict=True)) for row in page.fetchall()]
+
+
 def item_ids(con, filters: Filters, as_of: dt.date) -> list[int]:
     """The ids of every match (for "select all matches")."""
-    where, params = to_sql(filters)
-    base, base_params = _base(as_of)
-    rows = con.execute(
-        f"SELECT item_id FROM ({base}) WHERE {where} ORDER BY item_id",
-        {**params, **base_params},
-    ).fetchall()
+    matches, params = matches_sql(filters, as_of)
+    with time_limited(con, expert=bool(filters.where)) as cursor:
+        rows = cursor.execute(
+            f"SELECT item_id FROM ({matches}) ORDER BY item_id", params
+        ).fetchall()
     return [row[0] for row in rows]
 
 
@@ -456,3 +628,164 @@ def describe(filters: Filters) -> str:
     if filters.where:
         parts.append(f"where {filters.where}")
     return "; ".join(parts) or "all open items"
+
+
+# ---------------------------------------------------------------------------
+# Saved searches
+
+_DECIMAL_FIELDS = ("min_amount", "max_amount")
+_DATE_FIELDS = ("issue_from", "issue_to", "due_from", "due_to")
+_INT_FIELDS = ("min_days_late", "max_days_late")
+_LIST_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Filters) if f.default_factory is list
+)
+NAME_MAX_LENGTH = 80
+
+
+@dataclass
+class SavedSearch:
+    """A search stored by name in the workspace."""
+
+    name: str
+    filters: Filters
+    saved_at: dt.datetime
+
+    @property
+    def description(self) -> str:
+        return describe(self.filters)
+
+
+def normalised(filters: Filters) -> Filters:
+    """The same filters with typed values: Decimal amounts, dates, ints, lists."""
+    values = dataclasses.asdict(filters)
+    for name in _DECIMAL_FIELDS:
+        values[name] = amount(values[name], name.replace("_", " "))
+    for name in _DATE_FIELDS:
+        if values[name] not in (None, ""):
+            values[name] = clock.parse_iso(values[name], name.replace("_", " "))
+        else:
+            values[name] = None
+    for name in _INT_FIELDS:
+        if values[name] not in (None, ""):
+            values[name] = _whole_number(values[name], name.replace("_", " "))
+        else:
+            values[name] = None
+    for name in _LIST_FIELDS:
+        value = values[name]
+        values[name] = [value] if isinstance(value, str) else list(value or [])
+    return Filters(**values)
+
+
+def _whole_number(value: Any, what: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError as error:
+        raise InvalidValue(
+            f"{what} {value!r} is not a whole number of days (e.g. 30)."
+        ) from error
+
+
+def to_json(filters: Filters) -> str:
+    """The filters as JSON text: amounts as decimal strings, dates as ISO strings."""
+    values = dataclasses.asdict(normalised(filters))
+    for name in _DECIMAL_FIELDS:
+        if values[name] is not None:
+            values[name] = str(values[name])
+    for name in _DATE_FIELDS:
+        if values[name] is not None:
+            values[name] = values[name].isoformat()
+    return json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+
+def from_json(text: str) -> Filters:
+    """Filters back from `to_json` text, with the same types and values."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidValue(f"The stored filters are not JSON ({error.msg}).") from error
+    known = {f.name for f in dataclasses.fields(Filters)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidValue(
+            f"The stored filters name unknown filters ({', '.join(unknown)}); "
+            "they were saved by a newer release."
+        )
+    for name in _DECIMAL_FIELDS:
+        if values.get(name) is not None:
+            values[name] = Decimal(values[name])
+    for name in _DATE_FIELDS:
+        if values.get(name) is not None:
+            values[name] = dt.date.fromisoformat(values[name])
+    return Filters(**values)
+
+
+def save(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> SavedSearch:
+    """Store the filters under a name, replacing a search saved under it before."""
+    name = _checked_name(name)
+    filters = normalised(filters)
+    to_sql(filters)  # refuses unknown choices and harmful expressions before storing
+    con.execute(
+        "INSERT INTO saved_searches (name, filters, saved_at) VALUES (?, ?, now()) "
+        "ON CONFLICT (name) DO UPDATE SET filters = excluded.filters, "
+        "saved_at = now()",
+        [name, to_json(filters)],
+    )
+    return load_saved(con, name)
+
+
+def load(con: duckdb.DuckDBPyConnection, name: str) -> Filters:
+    """The filters of the search saved under this name."""
+    return load_saved(con, name).filters
+
+
+def load_saved(con: duckdb.DuckDBPyConnection, name: str) -> SavedSearch:
+    """The saved search of this name, with when it was saved."""
+    row = con.execute(
+        "SELECT name, filters, saved_at FROM saved_searches WHERE name = ?",
+        [str(name).strip()],
+    ).fetchone()
+    if row is None:
+        raise _not_found(con, name)
+    return SavedSearch(row[0], from_json(row[1]), row[2])
+
+
+def saved(con: duckdb.DuckDBPyConnection) -> list[SavedSearch]:
+    """Every saved search, by name."""
+    rows = con.execute(
+        "SELECT name, filters, saved_at FROM saved_searches ORDER BY name"
+    ).fetchall()
+    return [SavedSearch(name, from_json(text), at) for name, text, at in rows]
+
+
+def delete(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Remove the search saved under this name."""
+    load_saved(con, name)  # an unknown name is reported, not silently ignored
+    con.execute("DELETE FROM saved_searches WHERE name = ?", [str(name).strip()])
+
+
+def _checked_name(name: str) -> str:
+    name = str(name or "").strip()
+    if not name:
+        raise InvalidValue("Give the search a name, e.g. 'Over 45 days, above 1000'.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidValue(
+            f"The name {name[:20]!r}... has {len(name)} characters: use at most "
+            f"{NAME_MAX_LENGTH}."
+        )
+    if any(ord(char) < 32 for char in name):
+        raise InvalidValue(
+            f"The name {name!r} holds a line break or control character: write it "
+            "on one line."
+        )
+    return name
+
+
+def _not_found(con: duckdb.DuckDBPyConnection, name: str) -> NotFound:
+    rows = con.execute("SELECT name FROM saved_searches ORDER BY 1").fetchall()
+    names = [row[0] for row in rows]
+    known = (
+        f"saved searches: {', '.join(repr(n) for n in names)}"
+        if names
+        else "no search is saved yet"
+    )
+    return NotFound(f"No saved search is named {str(name).strip()!r}; {known}.")

@@ -140,6 +140,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- Searches saved by name: the filters as JSON text (search.to_json).
+        CREATE TABLE saved_searches (
+            name VARCHAR PRIMARY KEY,
+            filters VARCHAR NOT NULL,
+            saved_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
