@@ -51,10 +51,14 @@ def sidebar(con) -> None:
                 "your own on the **Import** page replaces it."
             )
         language = store.get_setting(con, "defaults.language") or "fr"
+        # The chosen date is also kept under a plain key: Streamlit drops a widget's
+        # state on the run that follows st.switch_page, and the next page must still
+        # compute at the date the user chose.
         st.date_input(
             "As-of date",
-            value=clock.today(),
+            value=st.session_state.get(common.AS_OF_CHOSEN, clock.today()),
             key="as_of",
+            on_change=common.remember_as_of,
             format=DATE_INPUT_FORMATS.get(language, "YYYY-MM-DD"),
             help="Days late, aging and open items are computed at this date.",
         )

@@ -142,8 +142,10 @@ def accounts(
     every match and one page of rows (amounts as Decimal)."""
     conditions, params = ["true"], {"as_of": as_of}
     if text and text.strip():
+        # Accents are ignored: "zebre" finds "Zèbre SARL".
         conditions.append(
-            "(customer_number ILIKE $text ESCAPE '\\' OR name ILIKE $text ESCAPE '\\')"
+            "(customer_number ILIKE $text ESCAPE '\\' "
+            "OR strip_accents(name) ILIKE strip_accents($text) ESCAPE '\\')"
         )
         params["text"] = ledger.contains_pattern(text.strip())
     for column, values, name in (

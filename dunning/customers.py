@@ -100,6 +100,12 @@ def update(
     clean = {key: _checked(key, value) for key, value in changes.items()}
     if not clean:
         return get(con, customer_number)
+    merged = {**get(con, customer_number), **clean}
+    if merged["penalty_rule"] == "fixed" and merged["penalty_rate"] is None:
+        raise InvalidValue(
+            "The fixed penalty rule needs its annual rate: give the contractual "
+            "rate (e.g. 12.5), or choose another rule."
+        )
     assignments = ", ".join(f"{key} = ?" for key in clean)
     con.execute(
         f"UPDATE customers SET {assignments}, needs_review = false, "
@@ -107,6 +113,16 @@ def update(
         [*clean.values(), customer_number],
     )
     return get(con, customer_number)
+
+
+def _days(value: Any) -> int:
+    """Payment terms typed by a user: a whole number of days from 0 to 365."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 <= int(text) <= 365:
+        raise InvalidValue(
+            f"Payment terms {value!r}: give a whole number of days from 0 to 365."
+        )
+    return int(text)
 
 
 def _rate(value: Any) -> Decimal:
@@ -133,10 +149,8 @@ def _checked(key: str, value: Any) -> Any:
         raise InvalidValue(
             f"Penalty rule {value!r}: use one of {', '.join(PENALTY_RULES)}."
         )
-    if key == "payment_terms_days" and (
-        not isinstance(value, int) or not 0 <= value <= 365
-    ):
-        raise InvalidValue(f"Payment terms {value!r}: give 0 to 365 days.")
+    if key == "payment_terms_days":
+        return _days(value)
     if key == "penalty_rate" and value not in (None, ""):
         return _rate(value)
     if key == "currency" and (not isinstance(value, str) or len(value) != 3):

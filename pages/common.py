@@ -60,10 +60,21 @@ def cursor() -> duckdb.DuckDBPyConnection:
     return connection().cursor()
 
 
+AS_OF_CHOSEN = "as_of_chosen"
+
+
+def remember_as_of() -> None:
+    """Keep the sidebar's date where a page switch cannot clear it."""
+    st.session_state[AS_OF_CHOSEN] = st.session_state.get("as_of")
+
+
 def as_of() -> dt.date:
     """The as-of date chosen in the sidebar, today until one is chosen."""
-    value = st.session_state.get("as_of")
-    return value if isinstance(value, dt.date) else clock.today()
+    for key in ("as_of", AS_OF_CHOSEN):
+        value = st.session_state.get(key)
+        if isinstance(value, dt.date):
+            return value
+    return clock.today()
 
 
 def language() -> str:

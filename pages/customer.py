@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import InvalidOperation
-
 import pandas as pd
 import streamlit as st
 
@@ -168,12 +166,10 @@ def settings_form(con, record: dict) -> None:
     rate = record["penalty_rate"]
     with st.form(f"customer_settings_{number}"):
         changes = {
-            "payment_terms_days": st.number_input(
+            "payment_terms_days": st.text_input(
                 "Payment terms (days)",
-                min_value=0,
-                max_value=365,
-                step=1,
-                value=int(record["payment_terms_days"]),
+                value=str(record["payment_terms_days"]),
+                help="A whole number of days, 0 to 365.",
             ),
             "penalty_rule": st.selectbox(
                 "Penalty rule",
@@ -202,11 +198,6 @@ def settings_form(con, record: dict) -> None:
             customers.update(con, number, changes)
         except InvalidValue as error:
             common.show_error(error)
-        except InvalidOperation:
-            # dunning lets "nan" through as a bare decimal error; say what is expected.
-            st.error(
-                f"Penalty rate {changes['penalty_rate']!r}: give a number of % a year."
-            )
         else:
             # Run again so the whole record (review notice included) shows the change.
             common.data_changed()

@@ -89,3 +89,10 @@ def test_account_text_filter_is_literal(ledger):
     assert aging.accounts(ledger, AS_OF, text="C000_2")[0] == 0  # "_" is no wildcard
     assert aging.accounts(ledger, AS_OF, text="%")[0] == 0
     assert aging.accounts(ledger, AS_OF, text="c00012")[0] == 1
+
+
+def test_account_text_filter_ignores_accents(ledger):
+    count, rows = aging.accounts(ledger, AS_OF, text="coeur")  # Cœur has a ligature
+    assert count == 0  # œ is a letter of its own, not an accent
+    count, rows = aging.accounts(ledger, AS_OF, text="lefevre")
+    assert [r["customer_number"] for r in rows] == ["C00012"]  # Lefèvre

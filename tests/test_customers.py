@@ -30,7 +30,7 @@ def test_update_settings_clears_review_flag(ledger):
     record = customers.update(
         ledger,
         "C00027",
-        {"penalty_rule": "fixed", "penalty_rate": "12,5", "payment_terms_days": 45},
+        {"penalty_rule": "fixed", "penalty_rate": "12,5", "payment_terms_days": "45"},
     )
     assert record["penalty_rate"] == Decimal("12.5000")
     assert (record["penalty_rule"], record["payment_terms_days"]) == ("fixed", 45)
@@ -46,6 +46,10 @@ def test_update_settings_clears_review_flag(ledger):
         ({"penalty_rule": "monthly"}, "Penalty rule"),
         ({"language": "de"}, "fr or en"),
         ({"payment_terms_days": 400}, "0 to 365"),
+        ({"payment_terms_days": "12,5"}, "whole number"),  # not 125
+        ({"payment_terms_days": "abc"}, "whole number"),
+        ({"payment_terms_days": -3}, "whole number"),
+        ({"penalty_rule": "fixed", "penalty_rate": ""}, "needs its annual rate"),
         ({"customer_number": "X"}, "cannot be edited"),
     ],
 )

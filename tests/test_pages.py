@@ -316,12 +316,17 @@ def test_customer_record_follows_the_picker(workspace):
     assert at.session_state["customer"] == "C00031"
 
 
+def labelled(widgets, start: str):
+    """The widget whose label starts with `start`."""
+    return next(w for w in widgets if w.label.startswith(start))
+
+
 @pytest.mark.parametrize("rate", ["abc", "150", "nan"])
 def test_invalid_penalty_rate_is_refused(workspace, rate):
     at = app().run()
     at.session_state["customer"] = "C00027"
     at.switch_page("pages/customer.py").run()
-    at.text_input[0].input(rate)
+    labelled(at.text_input, "Penalty rate").input(rate)
     button(at, "Save settings").click().run()
     assert not at.exception
     assert at.error
@@ -333,7 +338,7 @@ def test_valid_settings_are_saved(workspace):
     at.session_state["customer"] = "C00027"
     at.switch_page("pages/customer.py").run()
     at.selectbox[1].select("fixed")
-    at.text_input[0].input("12,5")
+    labelled(at.text_input, "Penalty rate").input("12,5")
     button(at, "Save settings").click().run()
     assert [s.value for s in at.success] == ["Settings saved."]
     assert not any("created from items only" in w.value for w in at.warning)
@@ -342,6 +347,28 @@ def test_valid_settings_are_saved(workspace):
     con.close()
     assert record["penalty_rule"] == "fixed"
     assert record["penalty_rate"] == Decimal("12.5")
+
+
+@pytest.mark.parametrize("days", ["12,5", "abc", "-3"])
+def test_invalid_payment_terms_are_refused(workspace, days):
+    at = app().run()
+    at.session_state["customer"] = "C00027"
+    at.switch_page("pages/customer.py").run()
+    labelled(at.text_input, "Payment terms").input(days)
+    button(at, "Save settings").click().run()
+    assert any("whole number of days" in e.value for e in at.error)
+    assert not at.success
+
+
+def test_as_of_date_survives_opening_a_record(workspace):
+    at = app().run()
+    at.date_input(key="as_of").set_value(dt.date(2026, 1, 10)).run()
+    at.session_state["customer"] = "C00027"
+    at.switch_page("pages/customer.py").run()
+    # FA-2025-1198 fell due on 28/12/2025: 13 days late on 10/01/2026
+    texts = [e.value for kind in (at.markdown, at.caption, at.subheader) for e in kind]
+    assert any("10/01/2026" in str(text) for text in texts)
+    assert not any("15/02/2026" in str(text) for text in texts)  # not "today"
 
 
 def test_customer_without_due_date_is_marked(workspace, tmp_path):
