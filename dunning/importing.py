@@ -8,10 +8,14 @@ A preview runs the same steps and rolls back.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +25,12 @@ import duckdb
 from babel import numbers as babel_numbers
 
 from dunning import clock, columns, lettering, parsing, sources, store
-from dunning.errors import AlreadyImported, AmbiguousDateOrder, ImportRefused
+from dunning.errors import (
+    AlreadyImported,
+    AmbiguousDateOrder,
+    DunningError,
+    ImportRefused,
+)
 
 log = logging.getLogger(__name__)
 
@@ -246,36 +255,53 @@ def run(
     """Stage, parse, check and (when `commit`) store one file."""
     _check_options(options)
     _check_readable(path)
-    file_name = options.file_name or path.name
     _step(options, 0.02, "Reading the file")
-    digest = sources.file_hash(path)
-    earlier = _earlier_import(con, digest, file_name)
-    if commit and earlier and not options.force:
-        raise AlreadyImported(earlier)
-    fmt = sources.detect_format(path, options.fmt)
 
-    # A bounded memory budget lets DuckDB spill the staging tables of a large file
-    # to disk instead of growing the process past what a laptop can spare.
-    previous_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+    # The file's hash and line count take a pass over its bytes, which runs beside
+    # the reading (hashlib and DuckDB release the GIL).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        scan = pool.submit(sources.scan_bytes, path)
+        with _import_settings(con):
+            return _run_bounded(con, path, options, scan, commit)
+
+
+@contextlib.contextmanager
+def _import_settings(con):
+    """DuckDB settings for the time of an import; the staging tables freed after.
+
+    A bounded memory budget lets DuckDB spill the staging tables of a large file to
+    disk instead of growing the process past what a laptop can spare. Rows must
+    keep the file's order, which numbers the lines of a typed read.
+    """
+    settings = {
+        "memory_limit": f"'{IMPORT_MEMORY_LIMIT}'",
+        "preserve_insertion_order": "true",
+    }
+    previous = {
+        name: con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+        for name in settings
+    }
+    for name, value in settings.items():
+        con.execute(f"SET {name} = {value}")
     try:
-        return _run_bounded(con, path, fmt, options, file_name, digest, commit)
+        yield
     finally:
-        con.execute(f"SET memory_limit = '{previous_limit}'")
+        for name, value in previous.items():
+            con.execute(f"SET {name} = '{value}'")
+        _drop_staging(con)
 
 
-def _run_bounded(con, path, fmt, options, file_name, digest, commit) -> Report:
-    """The import proper: staging, then everything else in one transaction."""
+def _run_bounded(con, path, options, scan, commit) -> Report:
+    """The import proper: reading, then everything else in one transaction."""
     started = dt.datetime.now()
+    file_name = options.file_name or path.name
+    read, digest = _read_unless_imported(con, path, options, scan, commit)
 
-    # Staging only creates temporary tables: it runs before the transaction so a
-    # reader retry (DuckDB aborts a transaction on any failed statement) is possible.
-    source = _stage(con, path, fmt, options)
     _step(options, 0.3, "Checking every row")
     con.execute("BEGIN TRANSACTION")
     try:
         demo_cleared = _leave_demo(con, options)
-        report = _run_in_transaction(con, source, options, file_name)
+        report = _run_in_transaction(con, read, options, file_name)
         if not commit:
             report.already_imported = _earlier_import(con, digest, file_name)
         if demo_cleared:
@@ -317,6 +343,28 @@ def _run_bounded(con, path, fmt, options, file_name, digest, commit) -> Report:
             report.rows_rejected,
         )
     return report
+
+
+def _read_unless_imported(con, path, options, scan, commit):
+    """The file read, and its hash; a file imported before is refused.
+
+    Reading only creates temporary tables: it runs before the transaction so a
+    reader retry (DuckDB aborts a transaction on any failed statement) is possible.
+    The hash is ready only after the reading began, yet the refusal of a file
+    imported before comes first, whatever else is wrong with the file.
+    """
+    refusal = None
+    try:
+        read = _read(con, path, options, scan)
+    except DunningError as error:
+        refusal = error
+    digest = scan.result()[0]
+    earlier = _earlier_import(con, digest, options.file_name or path.name)
+    if commit and earlier and not options.force:
+        raise AlreadyImported(earlier)
+    if refusal is not None:
+        raise refusal
+    return read, digest
 
 
 def _leave_demo(con, options: Options) -> bool:
@@ -383,12 +431,66 @@ def _step(options: Options, fraction: float, what: str) -> None:
 
 
 # ---------------------------------------------------------------------------
-# The steps inside the transaction
+# Reading the file
+
+
+@dataclass
+class _Read:
+    """A file read for import: its source, kind and mapping, and for items how
+    each field was read (`staging_items` then holds the typed rows)."""
+
+    source: sources.Source
+    kind: str
+    mapping: dict[str, str]
+    plan: _ItemsPlan | None = None
+
+
+def _read(con, path: Path, options: Options, scan) -> _Read:
+    """Stage the file, resolve its mapping and, for items, read the typed rows."""
+    fmt = sources.detect_format(path, options.fmt)
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        if fmt in ("csv", "fec"):
+            with _reading(path, options):
+                source = _sniff(con, path, fmt, options, workdir)
+        else:
+            source = _stage(con, path, fmt, options)
+        kind, mapping = _resolve_mapping(con, source, options)
+        read = _Read(source, kind, mapping)
+
+        def line_count() -> int | None:
+            # The pass over the bytes counted the lines of the file DuckDB reads.
+            same_file = source.text_path == path
+            return scan.result()[1] if same_file else None
+
+        if kind == "items" and fmt == "csv":
+            with _building(path, options):
+                read.plan = _typed_items(con, source, mapping, options, line_count)
+        if not source.table and read.plan is None:
+            with _reading(path, options):
+                sources.stage_text(con, source, STAGING, line_count())
+        if kind == "items" and read.plan is None:
+            with _building(path, options):
+                read.plan = _text_items(con, source, mapping, options)
+    return read
+
+
+def _sniff(con, path, fmt, options, workdir) -> sources.Source:
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    source = sources.sniff_csv(
+        path,
+        columns.looks_like_header,
+        workdir,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+    )
+    source.format = fmt
+    return source
 
 
 def _stage(con, path: Path, fmt: str, options: Options) -> sources.Source:
     con.execute(f"DROP TABLE IF EXISTS {STAGING}")
-    try:
+    with _reading(path, options):
         return sources.stage(
             con,
             path,
@@ -398,6 +500,13 @@ def _stage(con, path: Path, fmt: str, options: Options) -> sources.Source:
             encoding=options.encoding,
             delimiter=options.delimiter,
         )
+
+
+@contextlib.contextmanager
+def _reading(path: Path, options: Options):
+    """Turn what goes wrong while reading a file into a refusal a user can act on."""
+    try:
+        yield
     except duckdb.Error as error:
         raise ImportRefused(
             f"{path.name} could not be read: {str(error).splitlines()[0]}. "
@@ -427,12 +536,29 @@ def _stage(con, path: Path, fmt: str, options: Options) -> sources.Source:
         ) from error
 
 
-def _run_in_transaction(con, source, options, file_name) -> Report:
-    fmt = source.format
-    kind, mapping = _resolve_mapping(con, source, options)
+@contextlib.contextmanager
+def _building(path: Path, options: Options):
+    """Turn a failure while typing the rows into a refusal (nothing is stored yet)."""
+    try:
+        yield
+    except duckdb.Error as error:
+        raise ImportRefused(
+            f"{options.file_name or path.name} could not be imported: "
+            f"{str(error).splitlines()[0]}. Nothing was changed in the workspace."
+        ) from error
+
+
+def _drop_staging(con) -> None:
+    """Free the memory of the large staging tables once an import is over."""
+    for table in (STAGING, "staging_typed", "staging_values", "staging_incoming_rows"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _run_in_transaction(con, read: _Read, options, file_name) -> Report:
+    source, kind, mapping = read.source, read.kind, read.mapping
     report = Report(
         file_name=file_name,
-        format=fmt,
+        format=source.format,
         kind=kind,
         mode=options.mode,
         columns=source.columns,
@@ -455,7 +581,7 @@ def _run_in_transaction(con, source, options, file_name) -> Report:
             )
         )
     if kind == "items":
-        _import_items(con, source, report, options)
+        _import_items(con, report, options, read.plan)
     elif kind == "customers":
         _import_customers(con, source, report, options)
     else:
@@ -506,38 +632,225 @@ def _named_mapping(con, name: str) -> tuple[str, dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------
-# Conventions
+# Items: reading the rows
+#
+# The item rows of a ledger end up in the view `staging_items` over the table
+# `staging_typed`, one typed row per line of the file. A delimited file whose
+# amounts and dates all have shapes DuckDB's reader types exactly is read straight
+# into it with those types (DESIGN 5); any other file is staged as text first and
+# converted in SQL. Either way the conventions come from one scan of the values.
+
+_NUMBER_FIELDS = ("amount", "open_amount")
+_DATE_FIELDS = ("issue_date", "due_date", "paid_date")
+_LOOKUP_FIELDS = ("doc_type", "status", "disputed", "currency")
+_TEXT_FIELDS = (
+    "customer_number",
+    "customer_name",
+    "doc_number",
+    "reference",
+    "letter",
+    "segment",
+    "account_manager",
+    "country",
+    "language",
+    "email",
+    "contact_name",
+    "phone",
+)
+# The cleaned text of an amount or a date, kept when it is converted in SQL.
+_RAW = {
+    "amount": "amount_raw",
+    "open_amount": "open_raw",
+    "issue_date": "issue_raw",
+    "due_date": "due_raw",
+    "paid_date": "paid_raw",
+}
+# Free-text values matched to canonical ones, per field.
+_SYNONYMS = {"doc_type": DOC_TYPES, "status": STATUSES, "disputed": {"yes": YES}}
+# The canonical value of a matched field, kept as its rank in _SYNONYMS (1, 2 ...):
+# comparing numbers row by row costs far less than writing strings.
+_CODES = {"doc_type": "kind_code", "status": "status_code", "disputed": "disputed_code"}
+# Up to this many distinct currency values are matched one by one.
+_MAX_CURRENCIES = 200
+# Distinct values of a free-text column looked up in the synonyms, at most.
+_MAX_SYNONYM_VALUES = 10000
+
+# The columns of `staging_items` and their types, NULL when the file lacks them.
+_ITEM_COLUMNS = {
+    **dict.fromkeys(_TEXT_FIELDS, "VARCHAR"),
+    **dict.fromkeys(_NUMBER_FIELDS, "DECIMAL(18,2)"),
+    **dict.fromkeys(_DATE_FIELDS, "DATE"),
+    **dict.fromkeys(_RAW.values(), "VARCHAR"),
+    "entry_date": "DATE",
+    "sign_fix": "INTEGER",
+    "doc_type": "VARCHAR",
+    "status": "VARCHAR",
+    "cancelled": "BOOLEAN",
+}
 
 
-def _column_sql(source: sources.Source, mapping: dict[str, str], name: str) -> str:
-    column = mapping.get(name)
-    return source.column_id(column) if column else "NULL::VARCHAR"
+@dataclass
+class _ItemsPlan:
+    """How each mapped field of a ledger is read, decided from all of its values."""
+
+    numbers: dict[str, parsing.NumberConvention] = field(default_factory=dict)
+    orders: dict[str, str | None] = field(default_factory=dict)
+    serials: bool = False
+    detected: dict[str, Any] = field(default_factory=dict)
+    notes: list[Problem] = field(default_factory=list)
+    # Raw value -> canonical value, per field of _LOOKUP_FIELDS (currency: None
+    # when it has too many distinct values to match one by one).
+    lookups: dict[str, list[tuple[str, str]] | None] = field(default_factory=dict)
+    # Field -> the DuckDB type its column is read with (typed read only).
+    typed: dict[str, str] = field(default_factory=dict)
+    reader_options: dict[str, str] = field(default_factory=dict)
+    # Columns of `staging_items` with one value for every row (SQL literals),
+    # given by the view instead of being stored a million times.
+    constants: dict[str, str] = field(default_factory=dict)
 
 
-def _number_conventions(con, source, mapping, fields, report):
-    conventions = {}
-    for name in fields:
-        if name not in mapping:
-            continue
-        column = source.column_id(mapping[name])
-        found = parsing.detect_number(con, source.table, column)
-        conventions[name] = found
-        report.detected[f"{name}_decimal_mark"] = found.decimal
-        if found.note:
-            report.problems.append(
-                Problem(None, mapping[name], None, f"{found.note}.", "warning")
-            )
-    return conventions
+def _typed_items(con, source, mapping, options, line_count) -> _ItemsPlan | None:
+    """Read the item rows of a delimited file with the types detection found.
+
+    One scan reads the mapped columns as text and collects their distinct values
+    (amounts: shapes); the conventions follow, then DuckDB's reader reads the file
+    again with those types, the fastest read it has. The row's line is its record
+    number, so a file whose records do not map one to one to its lines (quoted
+    newlines, blank or malformed lines) is left to the text staging (None).
+    Without stored rejects, a line the reader cannot split fails a read.
+    """
+    # 1. The scan, and whether records and lines correspond.
+    text = {f"c{i}": "VARCHAR" for i in range(len(source.columns))}
+    relation, params = _csv_relation(source, text)
+    try:
+        rows, overflow = _scan_values(
+            con, relation, params, _scan_keys(source, mapping), overflow=True
+        )
+    except duckdb.Error:
+        return None
+    lines = line_count()
+    if lines is None:
+        lines = sources.line_count(source.text_path)
+    # A field past the header's, even blank, is for the text staging to judge.
+    if overflow or lines - source.header_line != rows:
+        return None
+
+    # 2. Conventions, and the columns the reader can type.
+    plan = _plan_items(con, source, mapping, options)
+    _choose_reader_types(con, mapping, plan)
+    for name, duck_type in plan.typed.items():
+        text[source.column_id(mapping[name])] = duck_type
+
+    # 3. The typed read; its row ids number the lines.
+    relation, params = _csv_relation(source, text, **plan.reader_options)
+    try:
+        _create_typed(con, relation, params, source, mapping, plan, line=None)
+        typed_rows = con.execute("SELECT count(*) FROM staging_typed").fetchone()[0]
+    except duckdb.Error:
+        return None
+    if typed_rows != rows:
+        return None
+    source.rows, source.malformed = rows, []
+    line = f"rowid + {source.header_line + 1}"
+    _create_items_view(con, line, _payment_terms(con, options), plan.constants)
+    return plan
 
 
-def _date_conventions(con, source, mapping, fields, options, report):
-    """The day/month order of each date column, asking when it cannot be decided."""
-    serials = source.format == "excel"
-    found = {}
-    for name in fields:
+def _csv_relation(source, types, **extra) -> tuple[str, dict[str, Any]]:
+    """`read_csv(...)` of a sniffed file with these column types, and its parameters."""
+    options = sources.csv_options(source, types, rejects=False, **extra)
+    return sources.read_csv_sql(options), {"path": str(source.text_path), **options}
+
+
+def _text_items(con, source, mapping, options) -> _ItemsPlan:
+    """Convert the item rows of a file staged as text (`staging_source`)."""
+    if source.format == "fec":
+        return _fec_items(con, source, _payment_terms(con, options))
+    keys = _scan_keys(source, mapping)
+    _scan_values(con, source.table, {}, keys, overflow=False)
+    plan = _plan_items(con, source, mapping, options)
+    _create_typed(con, source.table, {}, source, mapping, plan, line="line")
+    _create_items_view(con, "line", _payment_terms(con, options), plan.constants)
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    return plan
+
+
+def _scan_keys(source, mapping) -> dict[str, str]:
+    """What the scan collects per mapped field: amount shapes, other raw values."""
+    keys = {}
+    for name in (*_NUMBER_FIELDS, *_DATE_FIELDS, *_LOOKUP_FIELDS):
         if name in mapping:
             column = source.column_id(mapping[name])
-            found[name] = parsing.detect_date(con, source.table, column, serials)
+            number = name in _NUMBER_FIELDS
+            keys[name] = parsing.number_shape_sql(column) if number else column
+    return keys
+
+
+def _scan_values(con, relation, params, keys, overflow: bool) -> tuple[int, int]:
+    """One pass over the rows into `staging_values` (field, value, n).
+
+    Per scanned field, its distinct values (amounts: shapes) and how many cells
+    hold each; the row of field NULL counts all rows and, with `overflow`, the
+    lines with a field past the header's. Returns those two counts.
+    """
+    names = list(keys)
+    inner = [f"{expr} AS k{i}" for i, expr in enumerate(keys.values())]
+    inner.append(f"{sources.OVERFLOW if overflow else 'NULL'} AS overflow")
+    label = "NULL::VARCHAR"
+    value = "NULL::VARCHAR"
+    if names:
+        whens = " ".join(
+            f"WHEN GROUPING(k{i}) = 0 THEN '{name}'" for i, name in enumerate(names)
+        )
+        label = f"CASE {whens} END"
+        value = f"coalesce({', '.join(f'k{i}' for i in range(len(names)))})"
+    sets = "".join(f"(k{i}), " for i in range(len(names))) + "()"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE staging_values AS
+        SELECT {label} AS field, {value} AS value, count(*) AS n,
+               count(overflow) AS overflow
+        FROM (SELECT {", ".join(inner)} FROM {relation})
+        GROUP BY GROUPING SETS ({sets})
+        """,
+        params,
+    )
+    return con.execute(
+        "SELECT n, overflow FROM staging_values WHERE field IS NULL"
+    ).fetchone()
+
+
+def _values(name: str) -> str:
+    return f"(SELECT value, n FROM staging_values WHERE field = '{name}')"
+
+
+def _plan_items(con, source, mapping, options) -> _ItemsPlan:
+    """The conventions of the mapped fields, from the scan in `staging_values`."""
+    plan = _ItemsPlan(serials=source.format == "excel")
+    for name in _NUMBER_FIELDS:
+        if name not in mapping:
+            continue
+        found = parsing.detect_number_shapes(con, _values(name), "value", "n")
+        plan.numbers[name] = found
+        plan.detected[f"{name}_decimal_mark"] = found.decimal
+        if found.note:
+            plan.notes.append(
+                Problem(None, mapping[name], None, f"{found.note}.", "warning")
+            )
+    dates = {
+        name: parsing.detect_date(con, _values(name), "value", plan.serials)
+        for name in _DATE_FIELDS
+        if name in mapping
+    }
+    plan.orders = _date_orders(dates, mapping, options)
+    for name, order in plan.orders.items():
+        plan.detected[f"{name}_order"] = order
+    plan.lookups = _lookups(con, mapping)
+    return plan
+
+
+def _date_orders(found, mapping, options) -> dict[str, str | None]:
+    """The day/month order of each date column, asking when it cannot be decided."""
     settled = {c.order for c in found.values() if c.settled and c.order}
     ambiguous = [mapping[n] for n, c in found.items() if c.ambiguous]
     orders = {}
@@ -556,64 +869,295 @@ def _date_conventions(con, source, mapping, fields, options, report):
                 )
             order = next(iter(settled))
         orders[name] = order
-        report.detected[f"{name}_order"] = order
-    return orders, serials
+    return orders
 
 
-# ---------------------------------------------------------------------------
-# Items
+def _lookups(con, mapping) -> dict[str, list[tuple[str, str]] | None]:
+    """Canonical document types, statuses, disputes and currencies by raw value.
 
-
-def _items_select(source, mapping, numbers, orders, serials) -> str:
-    """SQL selecting the file's item rows as typed fields, raw text kept beside.
-
-    Each mapped column is cleaned once, in an inner query; the typed fields are
-    computed from the cleaned text.
+    Free-text values ("Facture", "AVOIR", "Règlement") are matched once per
+    distinct value, in Python, instead of once per row in SQL.
     """
-    cleaned = ", ".join(
-        f"{parsing.clean(source.column_id(column))} AS f_{name}"
-        for name, column in mapping.items()
+    found: dict[str, list[tuple[str, str]] | None] = {}
+    for name, synonyms in _SYNONYMS.items():
+        if name not in mapping:
+            continue
+        lookup = _synonym_lookup(synonyms)
+        rows = con.execute(
+            f"SELECT value, {parsing.clean('value')} FROM {_values(name)} "
+            f"WHERE value IS NOT NULL LIMIT {_MAX_SYNONYM_VALUES}"
+        ).fetchall()
+        found[name] = [
+            (raw, lookup[columns.normalise(text)])
+            for raw, text in rows
+            if text is not None and columns.normalise(text) in lookup
+        ]
+    if "currency" in mapping:
+        # An empty cell (value NULL) stands for the default currency.
+        rows = con.execute(
+            f"SELECT value, {_currency_sql(parsing.clean('value'))} "
+            f"FROM {_values('currency')} LIMIT {_MAX_CURRENCIES + 1}",
+            {"default_currency": _default_currency(con)},
+        ).fetchall()
+        found["currency"] = rows if len(rows) <= _MAX_CURRENCIES else None
+    return found
+
+
+def _synonym_lookup(synonyms: dict[str, list[str]]) -> dict[str, str]:
+    return {
+        name: canonical
+        for canonical, names in synonyms.items()
+        for name in [*names, canonical.replace("_", " ")]
+    }
+
+
+def _default_currency(con) -> str:
+    return store.settings(con, "defaults.")["defaults.currency"]
+
+
+def _currency_sql(raw: str) -> str:
+    """The ISO code of a cleaned currency cell: symbols read, the default if empty."""
+    return f"""CASE WHEN {raw} IS NULL THEN $default_currency
+               WHEN {raw} IN ('€') THEN 'EUR'
+               WHEN {raw} IN ('$', 'US$') THEN 'USD'
+               WHEN {raw} IN ('£') THEN 'GBP'
+               ELSE upper({raw}) END"""
+
+
+def _choose_reader_types(con, mapping, plan: _ItemsPlan) -> None:
+    """The amount and date columns DuckDB's reader can type, and its options.
+
+    The reader takes one decimal mark and one date format for the whole file, so
+    a column whose convention differs from the one chosen stays text, and so does
+    a column mapped to two fields.
+    """
+    uses = list(mapping.values())
+    single = {name for name, column in mapping.items() if uses.count(column) == 1}
+
+    # Amounts: integers-only columns read with any mark; settled ones need theirs.
+    mark = None
+    for name, convention in plan.numbers.items():
+        if name not in single or not convention.typed:
+            continue
+        if convention.settled and mark not in (None, convention.decimal):
+            continue
+        plan.typed[name] = "DECIMAL(18,2)"
+        mark = convention.decimal if convention.settled else mark
+    if plan.typed:
+        plan.reader_options.update(decimal_separator=mark or ".", thousands=" ")
+
+    # Dates: the format that suits the most columns (an empty one suits any).
+    formats = {
+        name: parsing.reader_date_formats(con, _values(name), "value", order)
+        for name, order in plan.orders.items()
+        if name in single and not plan.serials
+    }
+    suits = collections.Counter(fmt for found in formats.values() for fmt in found)
+    if suits:
+        best = max(suits, key=suits.get)
+        plan.reader_options["dateformat"] = best
+        for name, found in formats.items():
+            if best in found:
+                plan.typed[name] = "DATE"
+
+
+def _literal(text: str | None) -> str:
+    """A SQL string literal (DuckDB's strings take no backslash escapes)."""
+    if text is None:
+        return "NULL::VARCHAR"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _case_map(column: str, pairs, otherwise: str = "NULL") -> str:
+    """SQL mapping the raw values of a column to their canonical values or codes."""
+    if not pairs:
+        return otherwise
+
+    def sql(out) -> str:
+        return str(out) if isinstance(out, int) else _literal(out)
+
+    whens = " ".join(f"WHEN {_literal(raw)} THEN {sql(out)}" for raw, out in pairs)
+    return f"CASE {column} {whens} ELSE {otherwise} END"
+
+
+def _create_typed(con, relation, params, source, mapping, plan, line) -> None:
+    """`staging_typed`: one row per record of `relation`, every field typed.
+
+    A plain projection of the relation (no join), so that a table read from the
+    file keeps the file's order and its row ids number the lines. Columns the
+    reader typed come as they are; amounts read as text are converted here, dates
+    read as text afterwards, once per distinct value.
+    """
+    fields = {"line": line} if line else {}
+    fields.update(_field_sql(source, mapping, plan))
+    converted = [
+        f"{parsing.number_sql(_RAW[name], convention)} AS {name}"
+        for name, convention in plan.numbers.items()
+        if name not in plan.typed
+    ]
+    derived, constants = _derived_sql(set(fields) | set(plan.numbers))
+    plan.constants.update(constants)
+    inner = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
+    middle = ", ".join(["*", *converted])
+    outer = "".join(f", {sql} AS {name}" for name, sql in derived.items())
+    currency = {"default_currency": _default_currency(con)}
+    uses_currency = any("$default_currency" in sql for sql in fields.values())
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE staging_typed AS
+        SELECT *{outer}
+        FROM (SELECT {middle} FROM (SELECT {inner} FROM {relation}))
+        """,
+        {**params, **(currency if uses_currency else {})},
+    )
+    for name, order in plan.orders.items():
+        if name not in plan.typed:
+            _convert_dates(con, name, order, plan.serials)
+
+
+def _derived_sql(present: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The sign, document type and status of each row, from its typed fields.
+
+    Returns the expressions per row, and apart those that are the same for every
+    row of a file without document types or statuses.
+    """
+
+    def given(name: str) -> str:
+        return name if name in present else "NULL"
+
+    def code(field_name: str, canonical: str) -> int:
+        return list(_SYNONYMS[field_name]).index(canonical) + 1
+
+    value = f"coalesce({given('open_amount')}, {given('amount')})"
+    kind, status_kind = given("kind_code"), given("status_code")
+    credit = f"({code('doc_type', 'credit_note')}, {code('doc_type', 'payment')})"
+    skip, yes = code("status", "skip"), code("disputed", "yes")
+    derived = {
+        "sign_fix": f"CASE WHEN {kind} IN {credit} AND {value} > 0 THEN -1 ELSE 1 END",
+        "doc_type": f"coalesce({_code_name(kind, 'doc_type')}, "
+        f"CASE WHEN {value} < 0 THEN 'credit_note' ELSE 'invoice' END)",
+        "status": f"CASE WHEN {status_kind} = {skip} THEN NULL "
+        f"WHEN {status_kind} IS NOT NULL THEN {_code_name(status_kind, 'status')} "
+        f"WHEN {given('disputed_code')} = {yes} THEN 'disputed' ELSE 'open' END",
+        "cancelled": f"{status_kind} = {skip}",
+    }
+    constants = {}
+    if kind == "NULL":
+        constants["sign_fix"] = "1"
+    if status_kind == "NULL":
+        constants["cancelled"] = "NULL::BOOLEAN"
+        if given("disputed_code") == "NULL":
+            constants["status"] = "'open'"
+    per_row = {name: sql for name, sql in derived.items() if name not in constants}
+    return per_row, constants
+
+
+def _code_name(code: str, field_name: str) -> str:
+    """SQL giving back the canonical value of a field's code (see `_CODES`)."""
+    if code == "NULL":
+        return "NULL"
+    names = list(_SYNONYMS[field_name])
+    whens = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(names, 1))
+    return f"CASE {code} {whens} END"
+
+
+def _field_sql(source, mapping, plan) -> dict[str, str]:
+    """Per column of `staging_typed`, the SQL reading it from the file's columns."""
+
+    def column(name: str) -> str:
+        return source.column_id(mapping[name])
+
+    fields = {}
+    for name in _TEXT_FIELDS:
+        if name in mapping:
+            fields[name] = parsing.clean(column(name))
+    for name in (*_NUMBER_FIELDS, *_DATE_FIELDS):
+        if name not in mapping:
+            continue
+        if name in plan.typed:
+            fields[name] = column(name)
+        else:
+            fields[_RAW[name]] = parsing.clean(column(name))
+            if name in _DATE_FIELDS:
+                fields[name] = "NULL::DATE"
+    for name, code in _CODES.items():
+        if name in mapping:
+            ranks = list(_SYNONYMS[name])
+            pairs = [(raw, ranks.index(value) + 1) for raw, value in plan.lookups[name]]
+            fields[code] = _case_map(column(name), pairs)
+    if "status" in mapping:
+        fields["status_text"] = column("status")
+    if "currency" in mapping:
+        _currency_fields(column("currency"), plan, fields)
+    return fields
+
+
+def _currency_fields(column: str, plan, fields: dict[str, str]) -> None:
+    """The currency of each row, and its text when a row may need it in a message.
+
+    Matched by distinct value; a column that names one currency throughout is a
+    constant of the view. The text is kept only when some value is no ISO code.
+    """
+    pairs = plan.lookups["currency"]
+    if pairs is not None and len({code for _, code in pairs}) == 1:
+        plan.constants["currency"] = _literal(pairs[0][1])
+    else:
+        known = [(raw, code) for raw, code in pairs or [] if raw is not None]
+        generic = _currency_sql(parsing.clean(column))
+        fields["currency"] = _case_map(column, known, generic)
+    if pairs is None or any(code not in CURRENCIES for _, code in pairs):
+        fields["currency_text"] = column
+
+
+def _create_items_view(con, line_sql: str, terms, constants) -> None:
+    """`staging_items`: the typed rows with their line and every item column.
+
+    Columns the file lacks are NULL; the text of a status or currency cell, needed
+    only for the few rows a problem names, is cleaned when it is read.
+    """
+    have = {
+        d[0] for d in con.execute("SELECT * FROM staging_typed LIMIT 0").description
+    }
+    select = [f"{line_sql} AS line"]
+    for name, duck_type in _ITEM_COLUMNS.items():
+        value = constants.get(name, f"NULL::{duck_type}")
+        select.append(name if name in have else f"{value} AS {name}")
+    for text, raw in (("status_text", "status_raw"), ("currency_text", "currency_raw")):
+        value = parsing.clean(text) if text in have else "NULL::VARCHAR"
+        select.append(f"{value} AS {raw}")
+    default = constants.get("currency", _literal(_default_currency(con)))
+    select.append("currency" if "currency" in have else f"{default} AS currency")
+    derived_due = "NULL::DATE"
+    if terms is not None:
+        derived_due = (
+            "CASE WHEN due_date IS NULL AND issue_date IS NOT NULL "
+            f"THEN issue_date + {int(terms)} END"
+        )
+    select.append(f"{derived_due} AS derived_due")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW staging_items AS "
+        f"SELECT {', '.join(select)} FROM staging_typed"
     )
 
-    def text(name: str) -> str:
-        return f"f_{name}" if name in mapping else "NULL::VARCHAR"
 
-    def number(name: str) -> str:
-        if name not in mapping:
-            return "NULL::DECIMAL(18,2)"
-        return parsing.number_sql(f"f_{name}", numbers[name])
+def _convert_dates(con, name: str, order: str | None, serials: bool) -> None:
+    """Fill a date column read as text, converting each distinct value once."""
+    con.execute(
+        f"""
+        UPDATE staging_typed SET {name} = d.day
+        FROM (SELECT DISTINCT {parsing.clean("value")} AS raw,
+                     {parsing.date_sql("value", order, serials)} AS day
+              FROM {_values(name)}) AS d
+        WHERE staging_typed.{_RAW[name]} = d.raw AND d.day IS NOT NULL
+        """
+    )
 
-    def date(name: str) -> str:
-        if name not in mapping:
-            return "NULL::DATE"
-        return parsing.date_sql(f"f_{name}", orders[name], serials, cleaned=True)
 
-    return f"""
-        SELECT line,
-          {text("customer_number")} AS customer_number,
-          {text("customer_name")} AS customer_name,
-          {text("doc_type")} AS doc_type_raw,
-          {text("doc_number")} AS doc_number,
-          {text("reference")} AS reference,
-          {date("issue_date")} AS issue_date, {text("issue_date")} AS issue_raw,
-          {date("due_date")} AS due_date, {text("due_date")} AS due_raw,
-          {number("amount")} AS amount, {text("amount")} AS amount_raw,
-          {number("open_amount")} AS open_amount, {text("open_amount")} AS open_raw,
-          {text("currency")} AS currency_raw,
-          {date("paid_date")} AS paid_date, {text("paid_date")} AS paid_raw,
-          {text("status")} AS status_raw,
-          {text("disputed")} AS disputed_raw,
-          {text("letter")} AS letter,
-          NULL::DATE AS entry_date,
-          {text("segment")} AS segment,
-          {text("account_manager")} AS account_manager,
-          {text("country")} AS country,
-          {text("language")} AS language,
-          {text("email")} AS email,
-          {text("contact_name")} AS contact_name,
-          {text("phone")} AS phone
-        FROM (SELECT line, {cleaned} FROM {source.table})
-    """
+def _payment_terms(con, options: Options):
+    terms = options.payment_terms_days
+    if terms is None:
+        terms = store.get_setting(con, "import.payment_terms_days")
+    return terms
 
 
 def _fec_select(source: sources.Source) -> str:
@@ -621,7 +1165,8 @@ def _fec_select(source: sources.Source) -> str:
 
     Only 411 accounts with an auxiliary account are customer lines; the other legs
     of each entry (sales, VAT, bank) are ignored. Amounts are Debit - Credit, or the
-    foreign amount with that sign when Montantdevise/Idevise are filled.
+    foreign amount with that sign when Montantdevise/Idevise are filled. Each cell
+    is cleaned, then each amount parsed, once, in nested selects.
     """
     required = ["CompteNum", "CompAuxNum", "PieceRef", "PieceDate", "Debit", "Credit"]
     lookup = {c.lower(): c for c in source.columns}
@@ -631,65 +1176,107 @@ def _fec_select(source: sources.Source) -> str:
             f"This FEC lacks the column(s) {', '.join(missing)}; a FEC has 18 "
             "columns from JournalCode to Idevise. Export it again from the accounts."
         )
+    used = [
+        *("CompteNum", "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate"),
+        *("EcritureLib", "EcritureDate", "EcritureLet", "Debit", "Credit"),
+        *("Montantdevise", "Idevise"),
+    ]
 
-    def col(name: str) -> str:
+    def cleaned(name: str) -> str:
         column = lookup.get(name.lower())
-        return parsing.clean(source.column_id(column)) if column else "NULL::VARCHAR"
+        text = parsing.clean(source.column_id(column)) if column else "NULL::VARCHAR"
+        return f"{text} AS {name}"
 
     comma = parsing.NumberConvention(",", True)
-    debit = f"coalesce({parsing.number_sql(col('Debit'), comma)}, 0)"
-    credit = f"coalesce({parsing.number_sql(col('Credit'), comma)}, 0)"
-    foreign = parsing.number_sql(col("Montantdevise"), comma)
-    book = f"({debit} - {credit})"
+    book = "(debit_amount - credit_amount)"
     amount = (
-        f"CASE WHEN {col('Idevise')} IS NOT NULL AND {foreign} IS NOT NULL "
-        f"THEN abs({foreign}) * sign({book}) ELSE {book} END"
+        "CASE WHEN Idevise IS NOT NULL AND foreign_amount IS NOT NULL "
+        f"THEN abs(foreign_amount) * sign({book}) ELSE {book} END"
     )
     doc_type = (
         f"CASE WHEN {book} >= 0 THEN 'invoice' "
-        f"WHEN upper({col('PieceRef')}) LIKE 'AV%' "
-        f"OR lower({col('EcritureLib')}) LIKE '%avoir%' THEN 'credit_note' "
+        "WHEN upper(PieceRef) LIKE 'AV%' "
+        "OR lower(EcritureLib) LIKE '%avoir%' THEN 'credit_note' "
         "ELSE 'payment' END"
     )
     return f"""
         SELECT line,
-          {col("CompAuxNum")} AS customer_number,
-          {col("CompAuxLib")} AS customer_name,
+          CompAuxNum AS customer_number,
+          CompAuxLib AS customer_name,
           {doc_type} AS doc_type_raw,
-          {col("PieceRef")} AS doc_number,
-          {col("EcritureLib")} AS reference,
-          {parsing.date_sql(col("PieceDate"), None)} AS issue_date,
-          {col("PieceDate")} AS issue_raw,
+          PieceRef AS doc_number,
+          EcritureLib AS reference,
+          {parsing.date_sql("PieceDate", None, cleaned=True)} AS issue_date,
+          PieceDate AS issue_raw,
           NULL::DATE AS due_date, NULL::VARCHAR AS due_raw,
-          {amount} AS amount, {col("Debit")} AS amount_raw,
+          {amount} AS amount, Debit AS amount_raw,
           NULL::DECIMAL(18,2) AS open_amount, NULL::VARCHAR AS open_raw,
-          {col("Idevise")} AS currency_raw,
+          Idevise AS currency_raw,
           NULL::DATE AS paid_date, NULL::VARCHAR AS paid_raw,
           NULL::VARCHAR AS status_raw, NULL::VARCHAR AS disputed_raw,
-          {col("EcritureLet")} AS letter,
-          {parsing.date_sql(col("EcritureDate"), None)} AS entry_date,
+          EcritureLet AS letter,
+          {parsing.date_sql("EcritureDate", None, cleaned=True)} AS entry_date,
           NULL::VARCHAR AS segment, NULL::VARCHAR AS account_manager,
           NULL::VARCHAR AS country, NULL::VARCHAR AS language,
           NULL::VARCHAR AS email, NULL::VARCHAR AS contact_name,
           NULL::VARCHAR AS phone
-        FROM {source.table}
-        WHERE {col("CompteNum")} LIKE '411%' AND {col("CompAuxNum")} IS NOT NULL
+        FROM (
+          SELECT *,
+            coalesce({parsing.number_sql("Debit", comma)}, 0) AS debit_amount,
+            coalesce({parsing.number_sql("Credit", comma)}, 0) AS credit_amount,
+            {parsing.number_sql("Montantdevise", comma)} AS foreign_amount
+          FROM (SELECT line, {", ".join(cleaned(name) for name in used)}
+                FROM {source.table})
+          WHERE CompteNum LIKE '411%' AND CompAuxNum IS NOT NULL)
     """
+
+
+def _fec_items(con, source, terms) -> _ItemsPlan:
+    """The customer lines of a FEC as item rows, typed in one pass over the text.
+
+    A FEC has no status or dispute column; its document types are the canonical
+    ones its select computes from the sign and the piece reference.
+    """
+    _synonyms(con, "staging_kinds", list(DOC_TYPES), DOC_TYPES)
+    value = "coalesce(open_amount, amount)"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE staging_typed AS
+        SELECT *,
+          CASE WHEN kind_given IN ('credit_note', 'payment') AND {value} > 0
+               THEN -1 ELSE 1 END AS sign_fix,
+          coalesce(kind_given, CASE WHEN {value} < 0 THEN 'credit_note'
+                                    ELSE 'invoice' END) AS doc_type,
+          CASE WHEN currency_raw IS NULL THEN $default_currency
+               WHEN currency_raw IN ('€') THEN 'EUR'
+               WHEN currency_raw IN ('$', 'US$') THEN 'USD'
+               WHEN currency_raw IN ('£') THEN 'GBP'
+               ELSE upper(currency_raw) END AS currency,
+          'open' AS status,
+          NULL::BOOLEAN AS cancelled,
+          CASE WHEN due_date IS NULL AND issue_date IS NOT NULL
+                    AND $terms IS NOT NULL
+               THEN issue_date + CAST($terms AS INTEGER) END AS derived_due
+        FROM (
+          SELECT t.*, k.canonical AS kind_given, NULL::VARCHAR AS status_kind,
+                 NULL::VARCHAR AS disputed_kind
+          FROM ({_fec_select(source)}) t
+          LEFT JOIN staging_kinds k ON k.raw = t.doc_type_raw)
+        """,
+        {"default_currency": _default_currency(con), "terms": terms},
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW staging_items AS SELECT * FROM staging_typed"
+    )
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    return _ItemsPlan(detected={"decimal_mark": ",", "date_format": "yyyymmdd"})
 
 
 def _synonyms(
     con, table: str, values: list[str | None], synonyms: dict[str, list[str]]
 ) -> None:
-    """A small table (raw, canonical) for the distinct values of a column.
-
-    Free-text values ("Facture", "AVOIR", "Règlement") are matched once per
-    distinct value, in Python, instead of once per row in SQL.
-    """
-    lookup = {
-        name: canonical
-        for canonical, names in synonyms.items()
-        for name in [*names, canonical.replace("_", " ")]
-    }
+    """A small table (raw, canonical) for the distinct values of a column."""
+    lookup = _synonym_lookup(synonyms)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} (raw VARCHAR, canonical VARCHAR)"
     )
@@ -702,114 +1289,46 @@ def _synonyms(
         con.executemany(f"INSERT INTO {table} VALUES (?, ?)", rows)
 
 
-def _distinct(con, source, mapping, field_name: str) -> list[str | None]:
-    """The distinct cleaned values of a mapped column (none when unmapped)."""
-    if field_name not in mapping:
-        return []
-    column = parsing.clean(source.column_id(mapping[field_name]))
-    return [
-        row[0]
-        for row in con.execute(
-            f"SELECT DISTINCT {column} FROM {source.table} LIMIT 10000"
-        ).fetchall()
-    ]
+# ---------------------------------------------------------------------------
+# Items: checking and storing
 
 
-def _import_items(con, source, report: Report, options: Options) -> None:
+def _import_items(con, report: Report, options: Options, plan: _ItemsPlan) -> None:
     mapping = report.mapping
     settings = store.settings(con, "defaults.")
-    default_currency = settings["defaults.currency"]
-    terms = options.payment_terms_days
-    if terms is None:
-        terms = store.get_setting(con, "import.payment_terms_days")
+    terms = _payment_terms(con, options)
 
-    # 1. Typed fields, each column parsed with its own convention.
-    if source.format == "fec":
-        select = _fec_select(source)
-        report.detected["decimal_mark"] = ","
-        report.detected["date_format"] = "yyyymmdd"
-    else:
-        numbers = _number_conventions(
-            con, source, mapping, ["amount", "open_amount"], report
-        )
-        orders, serials = _date_conventions(
-            con,
-            source,
-            mapping,
-            ["issue_date", "due_date", "paid_date"],
-            options,
-            report,
-        )
-        select = _items_select(source, mapping, numbers, orders, serials)
+    # 1. The conventions found while reading (see `_plan_items`).
+    report.detected.update(plan.detected)
+    report.problems.extend(plan.notes)
 
-    # 2. Canonical document type, sign, currency, status and due date, computed in
-    #    the same pass as the typed fields.
-    if source.format == "fec":
-        kinds = list(DOC_TYPES)
-    else:
-        kinds = _distinct(con, source, mapping, "doc_type")
-    _synonyms(con, "staging_kinds", kinds, DOC_TYPES)
-    _synonyms(
-        con, "staging_statuses", _distinct(con, source, mapping, "status"), STATUSES
-    )
-    _synonyms(
-        con, "staging_yes", _distinct(con, source, mapping, "disputed"), {"yes": YES}
-    )
-    value = "coalesce(open_amount, amount)"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE staging_items AS
-        SELECT *,
-          CASE WHEN kind_given IN ('credit_note', 'payment') AND {value} > 0
-               THEN -1 ELSE 1 END AS sign_fix,
-          coalesce(kind_given, CASE WHEN {value} < 0 THEN 'credit_note'
-                                    ELSE 'invoice' END) AS doc_type,
-          CASE WHEN currency_raw IS NULL THEN $default_currency
-               WHEN currency_raw IN ('€') THEN 'EUR'
-               WHEN currency_raw IN ('$', 'US$') THEN 'USD'
-               WHEN currency_raw IN ('£') THEN 'GBP'
-               ELSE upper(currency_raw) END AS currency,
-          CASE WHEN status_kind = 'skip' THEN NULL
-               WHEN status_kind IS NOT NULL THEN status_kind
-               WHEN disputed_kind = 'yes' THEN 'disputed'
-               ELSE 'open' END AS status,
-          status_kind = 'skip' AS cancelled,
-          CASE WHEN due_date IS NULL AND issue_date IS NOT NULL
-                    AND $terms IS NOT NULL
-               THEN issue_date + CAST($terms AS INTEGER) END AS derived_due
-        FROM (
-          SELECT t.*, k.canonical AS kind_given, s.canonical AS status_kind,
-                 y.canonical AS disputed_kind
-          FROM ({select}) t
-          LEFT JOIN staging_kinds k ON k.raw = t.doc_type_raw
-          LEFT JOIN staging_statuses s ON s.raw = t.status_raw
-          LEFT JOIN staging_yes y ON y.raw = t.disputed_raw)
-        """,
-        {"default_currency": default_currency, "terms": terms},
-    )
+    # 2. Problems: rejected rows (errors) and rows loaded with a remark (warnings).
+    currencies = [
+        row[0]
+        for row in con.execute("SELECT DISTINCT currency FROM staging_items").fetchall()
+    ]
+    _collect_item_problems(con, report, mapping, currencies)
 
-    # The text staging is no longer read: free its memory before the next steps.
-    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
-
-    # 3. Problems: rejected rows (errors) and rows loaded with a remark (warnings).
-    _collect_item_problems(con, report, mapping, terms)
-
-    # 4. Rows to load, lettering groups settled, then the workspace updated.
+    # 3. Rows to load, lettering groups settled, then the workspace updated.
     rejected = {p.line for p in report.problems if p.severity == "error"}
     con.execute("CREATE OR REPLACE TEMP TABLE staging_rejected (line BIGINT)")
     if rejected:
         con.executemany(
             "INSERT INTO staging_rejected VALUES (?)", [[line] for line in rejected]
         )
-    _build_incoming(con, source.format == "fec")
+    _build_incoming(con, report.format == "fec", bool(rejected))
     _settle_lettering(con)
     _due_date_warnings(con, report, terms)
     report.preview = _preview(con, "staging_incoming")
-    _write_items(con, report, options, settings)
+    _write_items(con, report, options, settings, single_currency=len(currencies) <= 1)
 
 
-def _collect_item_problems(con, report: Report, mapping, terms) -> None:
-    """Every reason a row is refused or loaded with a remark, with its line."""
+def _collect_item_problems(con, report: Report, mapping, currencies) -> None:
+    """Every reason a row is refused or loaded with a remark, with its line.
+
+    A cell converted by DuckDB's reader keeps no text (its `_raw` column is NULL),
+    so the conditions test the typed value too where the text was tested alone.
+    """
     label = {f: mapping.get(f, f) for f in columns.ALIASES}
     is_total = (
         "(doc_number IS NULL AND (regexp_matches(coalesce(customer_number, ''), $total)"
@@ -849,20 +1368,23 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
         ),
         (
             "error",
-            f"amount_raw IS NULL AND open_raw IS NULL AND NOT {is_total}",
+            "amount_raw IS NULL AND open_raw IS NULL AND amount IS NULL "
+            f"AND open_amount IS NULL AND NOT {is_total}",
             "amount",
             "NULL",
             "'no amount: the row has neither an amount nor an open amount'",
         ),
         (
             "error",
-            "NOT list_contains($currencies, currency)",
+            "list_contains($unknown, currency)",
             "currency",
             "currency_raw",
             "'unknown currency code ''' || currency_raw || ''': use an ISO code "
             "such as EUR, USD or GBP'",
         ),
     ]
+    # Codes are checked once per distinct currency; rows only for unknown ones.
+    unknown = sorted(c for c in currencies if c is not None and c not in CURRENCIES)
     report_rows = []
     for severity, condition, field_name, value_sql, message_sql in checks:
         if (
@@ -871,34 +1393,19 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
             and "amount_raw IS NULL AND open_raw IS NULL" not in condition
         ):
             continue
+        if "$unknown" in condition and not unknown:
+            continue
         rows = con.execute(
             f"SELECT line, {value_sql}, {message_sql} FROM staging_items "
             f"WHERE {condition} ORDER BY line",
-            _params_used(
-                condition, total=_TOTAL.pattern, currencies=sorted(CURRENCIES)
-            ),
+            _params_used(condition, total=_TOTAL.pattern, unknown=unknown),
         ).fetchall()
         for line, value, message in rows:
             report_rows.append(
                 Problem(line, label.get(field_name), value, message, severity)
             )
 
-    # Duplicates of one document for one customer: the first row is kept.
-    duplicates = con.execute(
-        """
-        WITH candidates AS (
-          SELECT line, customer_number, doc_type, doc_number FROM staging_items
-          WHERE customer_number IS NOT NULL AND doc_number IS NOT NULL
-            AND NOT coalesce(cancelled, false) AND letter IS NULL),
-        repeated AS (
-          SELECT customer_number, doc_type, doc_number, min(line) AS first_line
-          FROM candidates GROUP BY ALL HAVING count(*) > 1)
-        SELECT c.line, c.doc_number, r.first_line FROM candidates c
-        JOIN repeated r USING (customer_number, doc_type, doc_number)
-        WHERE c.line <> r.first_line ORDER BY c.line
-        """
-    ).fetchall()
-    for line, doc_number, first_line in duplicates:
+    for line, doc_number, first_line in _duplicates(con):
         report_rows.append(
             Problem(
                 line,
@@ -945,7 +1452,7 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
         UNION ALL
         SELECT line, paid_raw, 'paid date' FROM staging_items
         WHERE paid_raw IS NOT NULL AND paid_date IS NULL
-        ORDER BY 1
+        ORDER BY 1, 3
         """
     ).fetchall():
         field_name = "issue_date" if what == "issue date" else "paid_date"
@@ -961,7 +1468,7 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
     if "issue_date" in mapping:
         for (line,) in con.execute(
             "SELECT line FROM staging_items WHERE issue_raw IS NULL "
-            "AND doc_number IS NOT NULL ORDER BY line"
+            "AND issue_date IS NULL AND doc_number IS NOT NULL ORDER BY line"
         ).fetchall():
             report_rows.append(
                 Problem(
@@ -975,10 +1482,45 @@ def _collect_item_problems(con, report: Report, mapping, terms) -> None:
     report.problems.extend(sorted(report_rows, key=lambda p: p.line or 0))
 
 
+def _duplicates(con) -> list[tuple]:
+    """Rows repeating the document of an earlier row for the same customer.
+
+    Distinct hashes of (customer, type, number) as many as the rows prove there is
+    no repeat without grouping a million keys; a collision only costs the exact
+    query.
+    """
+    candidates = """
+        SELECT line, customer_number, doc_type, doc_number FROM staging_items
+        WHERE customer_number IS NOT NULL AND doc_number IS NOT NULL
+          AND NOT coalesce(cancelled, false) AND letter IS NULL
+    """
+    rows, keys = con.execute(
+        "SELECT count(*), count(DISTINCT hash(customer_number, doc_type, doc_number)) "
+        f"FROM ({candidates})"
+    ).fetchone()
+    if rows == keys:
+        return []
+    return con.execute(
+        f"""
+        WITH candidates AS ({candidates}),
+        repeated AS (
+          SELECT customer_number, doc_type, doc_number, min(line) AS first_line
+          FROM candidates GROUP BY ALL HAVING count(*) > 1)
+        SELECT c.line, c.doc_number, r.first_line FROM candidates c
+        JOIN repeated r USING (customer_number, doc_type, doc_number)
+        WHERE c.line <> r.first_line ORDER BY c.line
+        """
+    ).fetchall()
+
+
 def _due_date_warnings(con, report: Report, terms) -> None:
     """Owed items loaded without a usable due date, once lettering has settled."""
     label = report.mapping.get("due_date", "due_date")
     derived = "an unknown due date" if terms is None else f"issue date + {terms} days"
+    # Most ledgers give every due date: a count settles it without the join.
+    missing = "SELECT count(*) FROM staging_items WHERE due_date IS NULL"
+    if not con.execute(missing).fetchone()[0]:
+        return
     rows = con.execute(
         """
         SELECT s.line, s.doc_number, t.due_raw FROM staging_incoming s
@@ -1007,11 +1549,19 @@ def _params_used(sql: str, **params) -> dict[str, Any]:
     return {name: value for name, value in params.items() if f"${name}" in sql}
 
 
-def _build_incoming(con, is_fec: bool) -> None:
-    """The item rows to load: valid, not totals, not cancelled, signs fixed."""
+def _build_incoming(con, is_fec: bool, any_rejected: bool) -> None:
+    """The item rows to load: valid, not totals, not cancelled, signs fixed.
+
+    A view over `staging_items`: each later step reads what it needs of it, and
+    only a step that changes rows (lettering, append refusals) makes it a table.
+    """
+    con.execute("DROP TABLE IF EXISTS staging_incoming_rows")
+    not_rejected = (
+        "AND line NOT IN (SELECT line FROM staging_rejected)" if any_rejected else ""
+    )
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE staging_incoming AS
+        f"""
+        CREATE OR REPLACE TEMP VIEW staging_incoming AS
         SELECT line, customer_number, customer_name, doc_type, doc_number, reference,
                issue_date,
                coalesce(due_date, derived_due) AS due_date,
@@ -1029,14 +1579,14 @@ def _build_incoming(con, is_fec: bool) -> None:
         FROM staging_items
         WHERE customer_number IS NOT NULL AND doc_number IS NOT NULL
           AND NOT coalesce(cancelled, false)
-          AND line NOT IN (SELECT line FROM staging_rejected)
+          {not_rejected}
         """
     )
     if is_fec:
         # A FEC may post one document in several customer lines: one item each.
         con.execute(
             """
-            CREATE OR REPLACE TEMP TABLE staging_incoming AS
+            CREATE TEMP TABLE staging_incoming_rows AS
             SELECT min(line) AS line, customer_number, any_value(customer_name)
                      AS customer_name, doc_type, doc_number, any_value(reference)
                      AS reference, min(issue_date) AS issue_date, min(due_date)
@@ -1052,10 +1602,31 @@ def _build_incoming(con, is_fec: bool) -> None:
             GROUP BY customer_number, doc_type, doc_number, currency, letter
             """
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW staging_incoming AS "
+            "SELECT * FROM staging_incoming_rows"
+        )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE staging_allocations "
         "(line BIGINT, paid_on DATE, amount DECIMAL(18,2), source_doc VARCHAR)"
     )
+
+
+def _incoming_rows(con) -> str:
+    """The rows to load as a table that can be changed; its name."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE table_name = 'staging_incoming_rows' AND temporary"
+    ).fetchone()[0]
+    if not exists:
+        con.execute(
+            "CREATE TEMP TABLE staging_incoming_rows AS SELECT * FROM staging_incoming"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW staging_incoming AS "
+            "SELECT * FROM staging_incoming_rows"
+        )
+    return "staging_incoming_rows"
 
 
 def _settle_lettering(con) -> None:
@@ -1074,13 +1645,14 @@ def _settle_lettering(con) -> None:
         "INSERT INTO staging_open VALUES (?, ?)",
         [[line, amount] for line, amount in outcome.open_amounts.items()],
     )
+    rows = _incoming_rows(con)
     con.execute(
-        "UPDATE staging_incoming SET open_amount = o.open FROM staging_open o "
-        "WHERE staging_incoming.line = o.line"
+        f"UPDATE {rows} SET open_amount = o.open FROM staging_open o "
+        f"WHERE {rows}.line = o.line"
     )
     if outcome.consumed:
         con.execute(
-            "DELETE FROM staging_incoming WHERE list_contains(?, line)",
+            f"DELETE FROM {rows} WHERE list_contains(?, line)",
             [sorted(outcome.consumed)],
         )
     if outcome.allocations:
@@ -1096,11 +1668,13 @@ def _preview(con, table: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _write_items(con, report: Report, options: Options, settings) -> None:
+def _write_items(con, report, options, settings, single_currency: bool) -> None:
     """Customers, contacts, items and allocations, as one snapshot or appended."""
     import_id = _next_import_id(con)
     report.import_id = import_id
-    report.customers_created = _upsert_customers_from_items(con, import_id, settings)
+    report.customers_created = _upsert_customers_from_items(
+        con, import_id, settings, single_currency
+    )
     _add_contacts_from_items(con, import_id)
 
     if options.mode == "append":
@@ -1190,7 +1764,7 @@ def _refuse_existing_documents(con, report: Report) -> None:
         )
     if clashes:
         con.execute(
-            "DELETE FROM staging_incoming WHERE list_contains(?, line)",
+            f"DELETE FROM {_incoming_rows(con)} WHERE list_contains(?, line)",
             [[line for line, _, _ in clashes]],
         )
 
@@ -1204,6 +1778,10 @@ def _close_missing_items(con, import_id: int, options: Options, report) -> int:
     a rejected row that names no document keeps all of its items.
     """
     closed_on = options.as_of or clock.today()
+    # The first import into a workspace has nothing to close: one count says so.
+    earlier = "SELECT count(*) FROM items WHERE coalesce(import_id, -1) <> ?"
+    if not con.execute(earlier, [import_id]).fetchone()[0]:
+        return 0
     missing = """
         WHERE customer_number IN (SELECT DISTINCT customer_number FROM staging_incoming)
           AND coalesce(import_id, -1) <> $import_id AND open_amount <> 0
@@ -1258,11 +1836,16 @@ def _customer_defaults(settings) -> dict[str, Any]:
     }
 
 
-def _upsert_customers_from_items(con, import_id: int, settings) -> int:
-    """Customers named by items: new ones get the defaults and are flagged."""
+def _upsert_customers_from_items(con, import_id, settings, single_currency) -> int:
+    """Customers named by items: new ones get the defaults and are flagged.
+
+    A customer's currency is the one most of its items use; when the file has one
+    currency, any item tells it, without counting per customer.
+    """
     defaults = _customer_defaults(settings)
+    currency = "any_value(currency)" if single_currency else "mode(currency)"
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE staging_customers AS
         SELECT customer_number, any_value(customer_name) AS name,
                any_value(segment) AS segment,
@@ -1270,7 +1853,7 @@ def _upsert_customers_from_items(con, import_id: int, settings) -> int:
                any_value(country) AS country,
                any_value(lower(language)) AS language,
                any_value(phone) AS phone,
-               mode(currency) AS currency
+               {currency} AS currency
         FROM staging_incoming GROUP BY customer_number
         """
     )
@@ -1315,7 +1898,7 @@ def _add_contacts_from_items(con, import_id: int) -> None:
     rows = con.execute(
         """
         SELECT DISTINCT customer_number, contact_name, email FROM staging_incoming
-        WHERE email IS NOT NULL OR contact_name IS NOT NULL
+        WHERE email IS NOT NULL OR contact_name IS NOT NULL ORDER BY ALL
         """
     ).fetchall()
     for customer_number, name, email in rows:
@@ -1340,6 +1923,11 @@ def _add_contacts_from_items(con, import_id: int) -> None:
 
 # ---------------------------------------------------------------------------
 # Customers and contacts files
+
+
+def _column_sql(source: sources.Source, mapping: dict[str, str], name: str) -> str:
+    column = mapping.get(name)
+    return source.column_id(column) if column else "NULL::VARCHAR"
 
 
 def _text_rows(con, source, mapping, fields) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 Every format ends the same way: a temporary DuckDB table whose columns are the file's
 columns as text (``c0``, ``c1`` ...) plus ``line``, the line or row number a person
 sees when they open the file. Parsing amounts and dates happens later, in SQL, once
-the conventions of each whole column are known.
+the conventions of each whole column are known. A delimited file is first sniffed
+(encoding, separator, header) without being read whole, so that the importer can
+also hand DuckDB's reader the column types it detected instead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from dunning.errors import ImportRefused
 
@@ -35,7 +36,7 @@ _TEXT_DECIMALS = {
     ",": re.compile(r",\d{1,2}\)?-?$|\.\d{3},"),
     ".": re.compile(r"\.\d{1,2}\)?-?$|,\d{3}\."),
 }
-_OVERFLOW = "c_overflow"  # staging column for fields past the header's
+OVERFLOW = "c_overflow"  # staging column for fields past the header's
 _SPACES_AND_SYMBOLS = re.compile(r"[\s\u00a0\u202f\u2007€$£]|EUR|USD|GBP|CHF")
 
 
@@ -51,6 +52,7 @@ class Source:
     header_line: int = 1
     rows: int = 0
     malformed: list[dict] = field(default_factory=list)
+    text_path: Path | None = None  # the UTF-8 text of a delimited file
 
     def column_id(self, name: str) -> str:
         """The staging column (c0, c1 ...) holding the file's column `name`."""
@@ -64,6 +66,22 @@ def file_hash(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def scan_bytes(path: Path) -> tuple[str, int]:
+    """SHA-256 and physical line count of a file, in one pass over its bytes.
+
+    Both need every byte; reading them once halves the work on a large file. The
+    count is the one `line_count` gives (a last line may lack its line feed).
+    """
+    digest = hashlib.sha256()
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), count + (last != b"\n")
 
 
 def detect_format(path: Path, requested: str = "auto") -> str:
@@ -121,11 +139,17 @@ def detect_encoding(path: Path) -> str:
 
 
 def _is_utf8(path: Path) -> bool:
+    """Whether every byte decodes as UTF-8.
+
+    A chunk of ASCII bytes with no sequence pending from the previous chunk is
+    valid as it is; checking that is much faster than decoding it.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as handle:
         try:
             while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
+                if not (chunk.isascii() and not decoder.getstate()[0]):
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return False
@@ -247,16 +271,18 @@ def find_header(records: list[list], is_header) -> int:
     raise ImportRefused("The file is empty: it has no header and no rows.")
 
 
-def stage_csv(
-    con: duckdb.DuckDBPyConnection,
+def sniff_csv(
     path: Path,
-    table: str,
     is_header,
     workdir: Path,
     encoding: str | None = None,
     delimiter: str | None = None,
 ) -> Source:
-    """Stage a delimited text file (CSV, TXT, FEC) as text columns."""
+    """Encoding, separator, header and columns of a delimited file (TXT, CSV, FEC).
+
+    Only the head is parsed (the encoding check and a conversion to UTF-8 read all
+    bytes); the returned source has no staging table yet.
+    """
     checked = encoding is None
     encoding = encoding or detect_encoding(path)
     text_path = _utf8_copy(path, encoding, workdir, checked)
@@ -271,38 +297,88 @@ def stage_csv(
     usual = _usual_width(records[header_index + 1 :])
     columns = clean_header(header + [""] * (usual - len(header)))
     skip = _physical_lines(text_path, delimiter, header_index + 1)
-    types = {f"c{i}": "VARCHAR" for i in range(len(columns))}
-    types[_OVERFLOW] = "VARCHAR"
-    options = dict(
-        delim=delimiter,
-        quote='"',
-        escape='"',
-        header=False,
-        skip=skip,
-        auto_detect=False,
-        columns=types,
-        null_padding=True,
-        strict_mode=False,
-        store_rejects=True,
-        rejects_table="staging_rejects",
-        rejects_scan="staging_reject_scans",
-    )
-    serial = _read_csv_into(con, table, text_path, options, header_line=skip)
-    staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    if serial or _line_count(text_path) - skip != staged:
-        _number_physical_lines(con, table, text_path, delimiter, skip)
-    malformed = _rejected_lines(con) + _overfull_lines(con, table, len(columns))
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return Source(
-        table=table,
+        table="",
         columns=columns,
         format="csv",
         encoding=encoding,
         delimiter=delimiter,
         header_line=skip,
-        rows=rows,
-        malformed=malformed,
+        text_path=text_path,
     )
+
+
+def csv_options(
+    source: Source, types: dict[str, str], rejects: bool = True, **extra
+) -> dict:
+    """The options of DuckDB's `read_csv` for a sniffed file, columns typed by `types`.
+
+    Every read of one file shares them, so that the text staging, the importer's
+    scan of values and its typed read split the lines the same way. The column
+    past the header's (`c_overflow`) catches lines with an unquoted separator.
+    With `rejects`, lines the reader cannot split are kept in `staging_rejects`
+    instead of failing the read (storing them costs a little on every line).
+    """
+    options = dict(
+        delim=source.delimiter,
+        quote='"',
+        escape='"',
+        header=False,
+        skip=source.header_line,
+        auto_detect=False,
+        columns={**types, OVERFLOW: "VARCHAR"},
+        null_padding=True,
+        strict_mode=False,
+    )
+    if rejects:
+        options.update(
+            store_rejects=True,
+            rejects_table="staging_rejects",
+            rejects_scan="staging_reject_scans",
+        )
+    return {**options, **extra}
+
+
+def read_csv_sql(options: dict) -> str:
+    """`read_csv(...)` with named parameters: `$path` and one per option."""
+    args = ", ".join(f"{key} := ${key}" for key in options)
+    return f"read_csv($path, {args})"
+
+
+def stage_text(
+    con: duckdb.DuckDBPyConnection, source: Source, table: str, lines: int | None = None
+) -> Source:
+    """Stage a sniffed delimited file as text columns (`lines`: its line count)."""
+    text_path = source.text_path
+    skip = source.header_line
+    types = {f"c{i}": "VARCHAR" for i in range(len(source.columns))}
+    options = csv_options(source, types)
+    serial = _read_csv_into(con, table, text_path, options, header_line=skip)
+    staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if lines is None:
+        lines = line_count(text_path)
+    if serial or lines - skip != staged:
+        _number_physical_lines(con, table, text_path, source.delimiter, skip)
+    source.malformed = _rejected_lines(con) + _overfull_lines(
+        con, table, len(source.columns)
+    )
+    source.rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    source.table = table
+    return source
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    is_header,
+    workdir: Path,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> Source:
+    """Stage a delimited text file (CSV, TXT, FEC) as text columns."""
+    source = sniff_csv(path, is_header, workdir, encoding, delimiter)
+    return stage_text(con, source, table)
 
 
 def _usual_width(records: list[list[str]]) -> int:
@@ -322,12 +398,12 @@ def _overfull_lines(con, table: str, width: int) -> list[dict]:
     staging table has one column past the header's to catch that. Empty trailing
     fields (a separator ending each line) are harmless and kept.
     """
-    overfull = f"NULLIF(trim({_OVERFLOW}), '') IS NOT NULL"
+    overfull = f"NULLIF(trim({OVERFLOW}), '') IS NOT NULL"
     lines = con.execute(
         f"SELECT line FROM {table} WHERE {overfull} ORDER BY line"
     ).fetchall()
     con.execute(f"DELETE FROM {table} WHERE {overfull}")
-    con.execute(f"ALTER TABLE {table} DROP COLUMN {_OVERFLOW}")
+    con.execute(f"ALTER TABLE {table} DROP COLUMN {OVERFLOW}")
     message = f"it has more fields than the {width} columns of the header"
     return [{"line": line, "message": message} for (line,) in lines]
 
@@ -362,16 +438,15 @@ def _read_csv_into(con, table, text_path, options, header_line) -> bool:
 
 
 def _create_from_csv(con, table, text_path, options, header_line) -> None:
-    args = ", ".join(f"{key} := ${key}" for key in options)
     con.execute(
         f"CREATE TEMP TABLE {table} AS "
         f"SELECT ordinality + {header_line} AS line, * EXCLUDE (ordinality) "
-        f"FROM read_csv($path, {args}) WITH ORDINALITY",
+        f"FROM {read_csv_sql(options)} WITH ORDINALITY",
         {"path": str(text_path), **options},
     )
 
 
-def _line_count(text_path: Path) -> int:
+def line_count(text_path: Path) -> int:
     """The file's physical lines, counted by line feeds (a last one may lack it).
 
     When the rows staged fall short of the lines after the header, some record
@@ -405,6 +480,8 @@ def _number_physical_lines(con, table, text_path, delimiter, skip) -> None:
     quoted field holding a newline or after an empty line. When Python's reader
     splits the file into as many records as DuckDB's, the rows are renumbered.
     """
+    import pyarrow as pa  # loaded on demand: it takes a tenth of a second
+
     starts = _record_start_lines(text_path, delimiter, skip)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if len(starts) != rows:
@@ -444,6 +521,8 @@ def stage_rows(
     fmt: str,
 ) -> Source:
     """Stage rows read in Python (Excel) as text columns."""
+    import pyarrow as pa  # loaded on demand: it takes a tenth of a second
+
     data = {"line": pa.array([line for line, _ in rows], pa.int64())}
     for index in range(len(columns)):
         data[f"c{index}"] = pa.array(
