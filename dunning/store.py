@@ -28,6 +28,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "defaults.penalty_rule": "fr_legal",
     "defaults.indemnity_enabled": True,
     "workspace.demo": False,
+    # fr_legal: "split" gives each half-year of a delay its own rate; "due_half_year"
+    # keeps the rate of the half-year in which the invoice fell due (DESIGN 7).
+    "penalties.fr_rate_reference": "split",
+    "company.name": "",
+    "company.address": "",
+    "company.iban": "",
+    "company.logo": "",
+    "sender.name": "",
+    "sender.email": "",
+    "sender.phone": "",
 }
 
 # Ordered migrations: version N turns a version N-1 workspace into version N.
@@ -148,6 +158,100 @@ MIGRATIONS: list[tuple[int, str]] = [
             name VARCHAR PRIMARY KEY,
             filters VARCHAR NOT NULL,
             saved_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        """,
+    ),
+    (
+        3,
+        """
+        -- Templates saved by users; the predefined ones live in templates/.
+        CREATE TABLE templates (
+            name VARCHAR PRIMARY KEY,
+            channel VARCHAR NOT NULL,
+            language VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            saved_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+
+        CREATE SEQUENCE campaign_ids START 1;
+        CREATE TABLE campaigns (
+            campaign_id BIGINT PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            filters VARCHAR NOT NULL,
+            template VARCHAR,
+            as_of DATE NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        );
+
+        -- A reminder or task on chosen items of one customer (DESIGN 4 and 10).
+        -- Totals and recipients are JSON text; money inside is "1234.56" strings.
+        CREATE SEQUENCE action_ids START 1;
+        CREATE TABLE actions (
+            action_id BIGINT PRIMARY KEY,
+            customer_number VARCHAR NOT NULL,
+            type VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            mode VARCHAR NOT NULL,
+            planned_for DATE NOT NULL,
+            as_of DATE NOT NULL,
+            template VARCHAR,
+            subject VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            rendered_subject VARCHAR,
+            rendered_text VARCHAR,
+            rendered_html VARCHAR,
+            recipients VARCHAR,
+            totals VARCHAR NOT NULL,
+            campaign_id BIGINT,
+            executed_at TIMESTAMP,
+            message_id VARCHAR,
+            export_file VARCHAR,
+            error VARCHAR,
+            cancel_reason VARCHAR,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        );
+
+        -- Each item as it was when the action was validated.
+        CREATE TABLE action_items (
+            action_id BIGINT NOT NULL,
+            item_id BIGINT NOT NULL,
+            doc_number VARCHAR NOT NULL,
+            doc_type VARCHAR NOT NULL,
+            currency VARCHAR NOT NULL,
+            due_date DATE,
+            open_amount DECIMAL(18,2) NOT NULL,
+            days_late INTEGER,
+            interest DECIMAL(18,2) NOT NULL,
+            indemnity DECIMAL(18,2) NOT NULL,
+            indemnity_currency VARCHAR,
+            penalty DECIMAL(18,2) NOT NULL,
+            dropped_at TIMESTAMP,
+            dropped_reason VARCHAR
+        );
+
+        -- Every change of an action: created, rescheduled, cancelled, done, failed...
+        CREATE TABLE action_events (
+            action_id BIGINT NOT NULL,
+            happened_at TIMESTAMP NOT NULL,
+            author VARCHAR NOT NULL,
+            event VARCHAR NOT NULL,
+            detail VARCHAR
+        );
+
+        -- Every qualification given to an item (promise, dispute, litigation...).
+        CREATE TABLE item_events (
+            item_id BIGINT NOT NULL,
+            happened_at TIMESTAMP NOT NULL,
+            author VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            status_date DATE,
+            promise_date DATE,
+            comment VARCHAR,
+            action_id BIGINT
         );
         """,
     ),
@@ -298,6 +402,11 @@ def settings(con: duckdb.DuckDBPyConnection, prefix: str = "") -> dict[str, Any]
 
 # Tables holding a workspace's data (as opposed to its settings and mappings).
 DATA_TABLES = (
+    "action_events",
+    "action_items",
+    "actions",
+    "campaigns",
+    "item_events",
     "allocations",
     "items",
     "contacts",
