@@ -71,6 +71,7 @@ page = st.navigation(
         st.Page(common.PAGE_ACCOUNTS, title="Accounts", default=True),
         st.Page(common.PAGE_CUSTOMER, title="Customer record"),
         st.Page(common.PAGE_IMPORT, title="Import"),
+        st.Page(common.PAGE_SETTINGS, title="Settings"),
     ]
 )
 

@@ -97,7 +97,7 @@ def update(
 ) -> dict[str, Any]:
     """Change a customer's details and settings after checking every value."""
     get(con, customer_number)
-    clean = {key: _checked(key, value) for key, value in changes.items()}
+    clean = {key: checked_field(key, value) for key, value in changes.items()}
     if not clean:
         return get(con, customer_number)
     merged = {**get(con, customer_number), **clean}
@@ -139,7 +139,7 @@ def _rate(value: Any) -> Decimal:
     return rate
 
 
-def _checked(key: str, value: Any) -> Any:
+def checked_field(key: str, value: Any) -> Any:
     """A value for one editable field, or InvalidValue saying what is expected."""
     if key not in EDITABLE:
         raise InvalidValue(f"The field {key!r} of a customer cannot be edited.")

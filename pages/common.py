@@ -19,6 +19,7 @@ from dunning.errors import DunningError
 PAGE_ACCOUNTS = "pages/accounts.py"
 PAGE_CUSTOMER = "pages/customer.py"
 PAGE_IMPORT = "pages/import_file.py"
+PAGE_SETTINGS = "pages/settings.py"
 
 # A page never sends more rows than this to the browser (DESIGN 16).
 PAGE_SIZE = 500
