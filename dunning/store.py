@@ -187,9 +187,13 @@ MIGRATIONS: list[tuple[int, str]] = [
 
         -- A reminder or task on chosen items of one customer (DESIGN 4 and 10).
         -- Totals and recipients are JSON text; money inside is "1234.56" strings.
+        -- No PRIMARY KEY (ids come from the sequence): on a table with one, DuckDB
+        -- 2.0.1 lets two transactions both commit an UPDATE ... RETURNING of the
+        -- same row, and carrying out an action at most once relies on that
+        -- write-write conflict being reported.
         CREATE SEQUENCE action_ids START 1;
         CREATE TABLE actions (
-            action_id BIGINT PRIMARY KEY,
+            action_id BIGINT NOT NULL,
             customer_number VARCHAR NOT NULL,
             type VARCHAR NOT NULL,
             status VARCHAR NOT NULL,
@@ -211,6 +215,10 @@ MIGRATIONS: list[tuple[int, str]] = [
             error VARCHAR,
             cancel_reason VARCHAR,
             attempts INTEGER NOT NULL DEFAULT 0,
+            include_disputed BOOLEAN NOT NULL DEFAULT false,
+            attach_statement BOOLEAN NOT NULL DEFAULT false,
+            claimed_at TIMESTAMP,
+            run_as_of DATE,
             created_at TIMESTAMP NOT NULL,
             created_by VARCHAR NOT NULL
         );
@@ -361,16 +369,38 @@ def _seed_settings(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+# How deep each connection is in transaction blocks, by id: DuckDB cannot say, and a
+# BEGIN inside a transaction aborts it.
+_open_transactions: dict[int, int] = {}
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run a block in one transaction: all of it is stored, or none."""
+    """Run a block in one transaction: all of it is stored, or none.
+
+    A block inside another one on the same connection joins the outer transaction,
+    so that a campaign can create many actions, each written by `actions.create`,
+    as one transaction.
+    """
+    key = id(con)
+    if _open_transactions.get(key):
+        _open_transactions[key] += 1
+        try:
+            yield con
+        finally:
+            _open_transactions[key] -= 1
+        return
     con.execute("BEGIN TRANSACTION")
+    _open_transactions[key] = 1
     try:
         yield con
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    else:
+        con.execute("COMMIT")
+    finally:
+        _open_transactions.pop(key, None)
 
 
 def get_setting(con: duckdb.DuckDBPyConnection, key: str) -> Any:

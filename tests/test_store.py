@@ -102,3 +102,20 @@ def test_amount_columns_are_decimal(con):
     )
     assert set(types.values()) == {"DECIMAL(18,2)"}
     assert duckdb.__version__.startswith("2.")
+
+
+def test_a_transaction_inside_another_joins_it(tmp_path):
+    con = store.connect(tmp_path / "w.duckdb")
+    con.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(RuntimeError), store.transaction(con):
+        with store.transaction(con):
+            con.execute("INSERT INTO t VALUES (1)")
+        # The inner block ended without error, yet nothing is committed before
+        # the outer one: its failure takes the inner insert back too.
+        raise RuntimeError("outer step failed")
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    with store.transaction(con):
+        with store.transaction(con):
+            con.execute("INSERT INTO t VALUES (2)")
+        con.execute("INSERT INTO t VALUES (3)")
+    assert con.execute("SELECT sum(x) FROM t").fetchone()[0] == 5
