@@ -15,7 +15,15 @@ Prints the median of 5 timed runs (after one warm-up; the contenders take turns,
 a busy moment of the machine hits all of them), the ratios and the resident memory
 (RSS) of each process holding its data. Targets (DESIGN 16): at least 1.6x
 faster than pandas and no slower than polars; at 5M items ours under 0.4x of the
-pandas peer's memory. Figures only: nothing here asserts on time.
+pandas peer's memory.
+
+Then the Search page itself (DESIGN 16): app.py driven by Streamlit's AppTest on a
+workspace of 10k and of 1M items, each in a fresh process. After a first run, it
+times reruns of three kinds: ticking a row (the search is cached, the basket is
+read again), turning to the next page of rows, and submitting the form with a new
+"at least N days late" (both run the search in SQL). A page never sends more than
+one page of 500 rows, so the target is a rerun at 1M within 1.3x of one at 10k.
+Figures only: nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -41,6 +50,9 @@ MIN_AMOUNT = Decimal("500")
 TEXT = "maint"
 LIMIT = 500
 RUNS = 5
+PAGE_ROWS = [10_000, 1_000_000]
+PAGE_RUNS = 7
+PAGE_KINDS = ("tick a row", "next page", "new filter")
 GENERATOR = "search-ledger-1"  # change when `build` changes, to rebuild old files
 CUSTOMERS = 20_000
 
@@ -335,13 +347,118 @@ def report(rows: int, path: Path, results: dict[str, dict]) -> None:
     print(f"  memory ours / pandas: {memory:.2f}x (target at 5M < 0.4x)")
 
 
+# ---------------------------------------------------------------------------
+# The Search page, rerun by AppTest
+
+
+def _navigation_only() -> None:
+    """Make AppTest run app.py on every rerun, as the server does.
+
+    Beside a pages/ folder AppTest would re-detect Streamlit's folder-based
+    multipage mode and run the page file alone from the second run on (the same
+    patch as the page tests' fixture).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    PagesManager.uses_pages_directory = None
+    real = app_test.PagesManager
+
+    def navigation_pages(*args, **kwargs):
+        manager = real(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+        return manager
+
+    app_test.PagesManager = navigation_pages
+
+
+def _rerun(at) -> float:
+    start = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - start
+    if at.exception:
+        raise SystemExit(f"the Search page failed: {at.exception[0].message}")
+    return seconds
+
+
+def page_child(path: str) -> None:
+    """Open the Search page on a workspace and time its reruns; print JSON."""
+    os.environ["DUNNING_DB"] = path
+    os.environ["DUNNING_TODAY"] = AS_OF.isoformat()
+    _navigation_only()
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.run()
+    at.switch_page("pages/search.py")
+    first = _rerun(at)
+    seconds: dict[str, list[float]] = {kind: [] for kind in PAGE_KINDS}
+    for run in range(PAGE_RUNS):
+        table = next(d for d in at.dataframe if (d.key or "").startswith("search"))
+        at.session_state[table.key] = {"selection": {"rows": [run]}}
+        seconds["tick a row"].append(_rerun(at))
+    for run in range(PAGE_RUNS):
+        at.number_input(key="search_page").set_value(run + 2)
+        seconds["next page"].append(_rerun(at))
+    for run in range(PAGE_RUNS):
+        days = next(n for n in at.number_input if n.label.startswith("Days late from"))
+        days.set_value(MIN_DAYS_LATE + run)
+        next(b for b in at.button if b.label == "Search").click()
+        seconds["new filter"].append(_rerun(at))
+    shipped = max(len(d.value) for d in at.dataframe)
+    print(json.dumps({"first_s": first, "seconds": seconds, "rows_shipped": shipped}))
+
+
+def page_race(sizes: list[int]) -> dict[int, dict]:
+    """The Search page's reruns at each size, each size in a process of its own."""
+    results = {}
+    for rows in sizes:
+        path = OUT / f"search_{rows}.duckdb"
+        build(path, rows)
+        done = subprocess.run(
+            [sys.executable, __file__, "--page-child", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode or not lines:
+            raise SystemExit(f"the page benchmark stopped:\n{done.stderr[-2000:]}")
+        results[rows] = json.loads(lines[-1])
+    return results
+
+
+def page_report(results: dict[int, dict]) -> None:
+    print(f"\nSearch page reruns (AppTest running app.py, median of {PAGE_RUNS})")
+    medians = {
+        rows: {kind: statistics.median(v) for kind, v in result["seconds"].items()}
+        for rows, result in results.items()
+    }
+    for rows, result in results.items():
+        figures = "  ".join(f"{k} {v * 1000:6.1f} ms" for k, v in medians[rows].items())
+        print(
+            f"  {rows:>9,} items: first run {result['first_s'] * 1000:7.1f} ms  "
+            f"{figures}  (largest table sent: {result['rows_shipped']} rows)"
+        )
+    small, large = min(results), max(results)
+    for kind in PAGE_KINDS:
+        ratio = medians[large][kind] / medians[small][kind]
+        print(f"  {kind:>10}: {large:,} / {small:,} = {ratio:.2f}x (target <= 1.3x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    parser.add_argument("--page-rows", type=int, nargs="*", default=PAGE_ROWS)
     parser.add_argument("--child", nargs=2, metavar=("NAME", "DB"))
+    parser.add_argument("--page-child", metavar="DB")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.page_child:
+        page_child(args.page_child)
         return
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -356,6 +473,8 @@ def main() -> None:
         print(f"\nworkspace ready in {time.perf_counter() - start:.1f} s")
         results = measure(path)
         report(rows, path, results)
+    if len(args.page_rows) >= 2:
+        page_report(page_race(args.page_rows))
 
 
 if __name__ == "__main__":

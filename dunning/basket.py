@@ -86,6 +86,30 @@ def ids_at(rows: Any, positions: Iterable[int]) -> list[int]:
     return [int(rows[position]["item_id"]) for position in positions]
 
 
+def ticked(
+    selected: frozenset[int], before: Iterable[Any], now: Iterable[Any]
+) -> frozenset[int]:
+    """The basket after the ticks of a table of rows went from `before` to `now`.
+
+    A row ticked since the last look joins the basket, a row unticked leaves it;
+    items not in the table (other pages, other searches) are left as they are.
+    """
+    before, now = ids(before), ids(now)
+    return (selected | (now - before)) - (before - now)
+
+
+def positions(selected: frozenset[int], page_ids: Sequence[Any]) -> list[int]:
+    """Positions in a page of rows of the items that are in the basket."""
+    return [n for n, item_id in enumerate(page_ids) if int(item_id) in selected]
+
+
+def workspace_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """What changes when an import changes the items: when to `prune` again."""
+    return con.execute(
+        "SELECT count(*), max(import_id), max(finished_at) FROM imports"
+    ).fetchone()
+
+
 def totals(
     con: duckdb.DuckDBPyConnection, selected: frozenset[int], as_of: dt.date
 ) -> dict[str, Decimal]:
@@ -110,17 +134,21 @@ def hidden(
     filters: search.Filters,
     as_of: dt.date,
 ) -> int:
-    """How many selected items the current search does not show."""
+    """How many selected items the current search does not show.
+
+    Counted as the basket's size less the matches found among its ids: the search
+    then reads only the basket's rows, where an anti join would match every item.
+    """
     if not selected:
         return 0
     matches, params = search.matches_sql(filters, as_of)
     with search.time_limited(con, expert=bool(filters.where)) as cursor:
         row = cursor.execute(
-            f"SELECT count(*) FROM {_SELECTED} s "
-            f"ANTI JOIN ({matches}) m USING (item_id)",
+            f"SELECT count(*) FROM ({matches}) m SEMI JOIN {_SELECTED} s "
+            "USING (item_id)",
             {**params, "basket_ids": sorted(selected)},
         ).fetchone()
-    return row[0]
+    return len(selected) - row[0]
 
 
 def summary(

@@ -86,6 +86,21 @@ def search_rows(
     return _rows(con, matches, params, sort, descending, expert=bool(filters.where))
 
 
+def search_file(
+    con: duckdb.DuckDBPyConnection,
+    filters: search.Filters,
+    as_of: dt.date,
+    suffix: str,
+    sort: str = "due_date",
+    descending: bool = False,
+) -> bytes:
+    """Every match of the search as the bytes of a .csv or .xlsx file."""
+    writer = WRITERS.get(suffix.lower())
+    if writer is None:
+        raise InvalidValue(f"Cannot export to {suffix!r}: use .csv or .xlsx.")
+    return writer(search_rows(con, filters, as_of, sort, descending))
+
+
 def basket_rows(
     con: duckdb.DuckDBPyConnection,
     ids: Iterable[int],

@@ -584,10 +584,11 @@ def _totals_and_page(cursor, matches, params, sort, direction, window):
 
 
 def _page_rows(cursor, as_of, page_ids, sort, direction) -> list[dict[str, Any]]:
-    """Every column of the page's items, in the search's order."""
+    """Every column of the page's items and their aging bucket, in the search's
+    order."""
     base, base_params = _base(as_of)
     page = cursor.execute(
-        f"SELECT {', '.join(SORTABLE)} FROM ({base}) "
+        f"SELECT {', '.join(SORTABLE)}, bucket FROM ({base}) "
         "JOIN (SELECT unnest($page_ids::BIGINT[]) AS item_id) USING (item_id) "
         f"ORDER BY {sort} {direction} NULLS LAST, item_id",
         {**base_params, "page_ids": page_ids},
@@ -608,26 +609,48 @@ def item_ids(con, filters: Filters, as_of: dt.date) -> list[int]:
 
 def describe(filters: Filters) -> str:
     """The active filters in words, for a heading or a saved search."""
-    parts = []
-    if filters.customer:
-        parts.append("customer " + ", ".join(filters.customer))
-    if filters.doc_type:
-        parts.append("type " + ", ".join(filters.doc_type))
-    if filters.status:
-        parts.append("status " + ", ".join(filters.status))
-    if filters.min_days_late is not None:
-        parts.append(f"at least {filters.min_days_late} days late")
-    if filters.max_days_late is not None:
-        parts.append(f"at most {filters.max_days_late} days late")
-    if filters.min_amount is not None:
-        parts.append(f"open amount >= {filters.min_amount}")
-    if filters.max_amount is not None:
-        parts.append(f"open amount <= {filters.max_amount}")
-    if filters.text:
-        parts.append(f"text contains '{filters.text}'")
-    if filters.where:
-        parts.append(f"where {filters.where}")
-    return "; ".join(parts) or "all open items"
+    labels = dict(ledger.BUCKETS)
+    parts = [
+        _listed("customer", filters.customer),
+        _quoted("customer number or name contains", filters.customer_text),
+        _listed("segment", filters.segment),
+        _listed("account manager", filters.account_manager),
+        _listed("type", filters.doc_type),
+        _listed("status", filters.status),
+        _listed("currency", filters.currency),
+        _span("issued", filters.issue_from, filters.issue_to),
+        _span("due", filters.due_from, filters.due_to),
+        _bound("at least {} days late", filters.min_days_late),
+        _bound("at most {} days late", filters.max_days_late),
+        _listed("aging", [labels.get(key, key) for key in filters.bucket]),
+        _bound("open amount >= {}", filters.min_amount),
+        _bound("open amount <= {}", filters.max_amount),
+        _quoted("text contains", filters.text),
+        _quoted("where", filters.where, quote=""),
+    ]
+    return "; ".join(part for part in parts if part) or "all open items"
+
+
+def _listed(what: str, values: list[str]) -> str | None:
+    return f"{what} {', '.join(values)}" if values else None
+
+
+def _quoted(what: str, text: str | None, quote: str = "'") -> str | None:
+    text = (text or "").strip()
+    return f"{what} {quote}{text}{quote}" if text else None
+
+
+def _bound(pattern: str, value: Any) -> str | None:
+    return None if value in (None, "") else pattern.format(value)
+
+
+def _span(what: str, start: Any, end: Any) -> str | None:
+    """'issued from 2026-01-01 to 2026-01-31', or one side of it."""
+    if start and end:
+        return f"{what} from {start} to {end}"
+    if start:
+        return f"{what} from {start}"
+    return f"{what} until {end}" if end else None
 
 
 # ---------------------------------------------------------------------------

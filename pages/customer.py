@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dunning import aging, customers, formatting
+from dunning import aging, customers, formatting, search
 from dunning.errors import DunningError, InvalidValue
 from pages import common
 
@@ -16,12 +16,7 @@ RULE_LABELS = {
     "fixed": "Fixed annual rate",
     "none": "No penalty",
 }
-DOC_TYPE_LABELS = {
-    "invoice": "Invoice",
-    "credit_note": "Credit note",
-    "payment": "Payment",
-    "adjustment": "Adjustment",
-}
+PREFIX = "customer"  # the record's search and page of rows (pages/common.py)
 DETAILS = [
     ("Customer number", "customer_number"),
     ("Phone", "phone"),
@@ -208,7 +203,8 @@ def settings_form(con, record: dict) -> None:
 
 
 def show_open_items(items: list[dict], record: dict, as_of) -> None:
-    """The open items at the as-of date, then the ones without a usable due date."""
+    """The open items at the as-of date, searched and ticked into the basket like
+    on the Search page, then the ones without a usable due date."""
     language = record["language"]
     day = formatting.date(as_of, language)
     st.subheader(f"Open items at {day}")
@@ -218,21 +214,31 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
             "change the as-of date in the sidebar to replay another day."
         )
         return
-    key = f"customer_items_page_{record['customer_number']}"
-    window = common.paged(items, key, "items")
-    st.dataframe(
-        items_table(window, language),
-        column_config={
-            "Document": st.column_config.TextColumn("Document", pinned=True),
-            "Issue date": common.date_column("Issue date", language),
-            "Due date": st.column_config.TextColumn("Due date"),
-            "Days late": st.column_config.NumberColumn("Days late", format="%d"),
-            "Amount": common.money_column("Amount"),
-            "Open amount": common.money_column("Open amount"),
-        },
-        hide_index=True,
-        placeholder="",
-    )
+    path, number = common.workspace_path(), record["customer_number"]
+    filters = common.search_form(PREFIX, common.account_choices(path), number)
+    st.caption(f"Filters: {search.describe(filters)}.")
+    panel = st.container()
+    result, offset = common.search_page_of_rows(PREFIX, path, as_of, filters)
+    common.show_matches(result, offset, language, "items")
+    if result.rows:
+        common.basket_table(
+            PREFIX,
+            items_table(result.rows, language),
+            result.rows,
+            column_config={
+                "Document": st.column_config.TextColumn("Document", pinned=True),
+                "Issue date": common.date_column("Issue date", language),
+                "Due date": st.column_config.TextColumn("Due date"),
+                "Days late": st.column_config.NumberColumn("Days late", format="%d"),
+                "Amount": common.money_column("Amount"),
+                "Open amount": common.money_column("Open amount"),
+            },
+        )
+        common.page_offset(result.count, f"{PREFIX}_page", "items")
+    else:
+        st.info("No open item of this customer matches these filters.")
+    with panel:
+        common.basket_panel(PREFIX, path, as_of, language)
     show_missing_due_dates(items, language)
 
 
@@ -253,7 +259,9 @@ def items_table(items: list[dict], language: str) -> pd.DataFrame:
             "Amount": [
                 common.money_cell(i["amount"], i["currency"], language) for i in items
             ],
-            "Type": [DOC_TYPE_LABELS.get(i["doc_type"], i["doc_type"]) for i in items],
+            "Type": [
+                common.DOC_TYPE_LABELS.get(i["doc_type"], i["doc_type"]) for i in items
+            ],
             "Issue date": [i["issue_date"] for i in items],
             "Reference": [i["reference"] for i in items],
         }

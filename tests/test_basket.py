@@ -207,3 +207,54 @@ def test_a_long_notice_names_ten_documents_then_counts(con):
         + ", ".join(f"C1 FA-{i:02d}" for i in range(10))
         + " and 2 more; 1 no longer in the workspace."
     )
+
+
+@pytest.mark.parametrize(
+    ("basket_ids", "before", "now", "after"),
+    [
+        # nothing ticked before, rows 7 and 8 ticked now: both join the basket
+        ({1}, [], [7, 8], {1, 7, 8}),
+        # 8 unticked: it leaves; 1, on another page of rows, stays
+        ({1, 7, 8}, [7, 8], [7], {1, 7}),
+        # a tick on an item already in the basket from another page adds nothing
+        ({1, 7}, [], [1], {1, 7}),
+        # the same ticks as before: the basket is left as it is
+        ({1, 7}, [7], [7], {1, 7}),
+        # everything unticked on this page: the other pages' items stay
+        ({1, 7, 8}, [7, 8], [], {1}),
+    ],
+)
+def test_ticks_add_and_remove_only_the_rows_they_changed(
+    basket_ids, before, now, after
+):
+    assert basket.ticked(frozenset(basket_ids), before, now) == frozenset(after)
+
+
+def test_positions_of_basket_items_in_a_page_of_rows():
+    # a page of ids 30, 10, 20, 40 (sorted by something else than the id)
+    assert basket.positions(frozenset({10, 40, 99}), [30, 10, 20, 40]) == [1, 3]
+    assert basket.positions(basket.EMPTY, [30, 10]) == []
+
+
+def test_a_tick_mapped_to_ids_survives_the_next_page_of_rows(con):
+    # page 1 of 2 by due date: FA-2025-1198 (28/12/2025), AV-2026-0003 (20/01/2026)
+    first = search.run(con, search.Filters(), AS_OF, limit=2)
+    picked = basket.ticked(basket.EMPTY, [], basket.ids_at(first.rows, [1]))
+    # page 2: FA-2026-0041, FA-2026-0077; the new table starts with nothing ticked
+    second = search.run(con, search.Filters(), AS_OF, limit=2, offset=2)
+    assert basket.positions(picked, [row["item_id"] for row in second.rows]) == []
+    picked = basket.ticked(picked, [], basket.ids_at(second.rows, [0]))
+    assert docs_of(con, picked) == {"AV-2026-0003", "FA-2026-0041"}
+
+
+def test_workspace_version_changes_with_an_import(con, tmp_path):
+    before = basket.workspace_version(con)
+    assert basket.workspace_version(con) == before  # reading changes nothing
+    more = tmp_path / "more.csv"
+    more.write_text(
+        HEADER + "C00040;Kowalski Trading Ltd;Facture;FU-2026-0005;Conseil;"
+        "15/01/2026;14/02/2026;2 000,00;USD;2 000,00\n",
+        encoding="utf-8",
+    )
+    importing.import_file(con, more)
+    assert basket.workspace_version(con) != before

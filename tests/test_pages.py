@@ -177,7 +177,13 @@ def demo_label(at: AppTest) -> bool:
 
 
 @pytest.mark.parametrize(
-    "page", ["pages/accounts.py", "pages/customer.py", "pages/import_file.py"]
+    "page",
+    [
+        "pages/accounts.py",
+        "pages/customer.py",
+        "pages/search.py",
+        "pages/import_file.py",
+    ],
 )
 def test_each_page_renders(workspace, page):
     at = app().run()
@@ -385,6 +391,237 @@ def test_customer_without_due_date_is_marked(workspace, tmp_path):
         "missing",
         "missing",
     ]
+
+
+# ---------------------------------------------------------------------------
+# Search and the selection basket
+#
+# By due date the five items read: FA-2025-1198 (28/12/2025, 49 days late,
+# 480.40 open), AV-2026-0003 (20/01/2026, credit note, -250.00), FA-2026-0041
+# (31/01/2026, 15 days, 1234.56), FA-2026-0077 (14/02/2026, 1 day, 12500.00),
+# FA-2026-0102 (05/03/2026, not due, 2045.10).
+
+
+def search_page(at: AppTest) -> AppTest:
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    return at
+
+
+def search_with(at: AppTest, **fields) -> AppTest:
+    """Fill the search form (widgets by label start) and submit it."""
+    for label, value in fields.items():
+        widgets = [*at.text_input, *at.number_input, *at.text_area, *at.date_input]
+        labelled(widgets, label).set_value(value)
+    button(at, "Search").click().run()
+    assert not at.exception
+    return at
+
+
+def tick(at: AppTest, prefix: str, *positions: int) -> AppTest:
+    """Tick rows of the page of rows by position, as a click in the table does."""
+    table = next(d for d in at.dataframe if (d.key or "").startswith(prefix))
+    at.session_state[table.key] = {"selection": {"rows": list(positions)}}
+    at.run()
+    assert not at.exception
+    return at
+
+
+def documents(at: AppTest) -> list[str]:
+    table = next(d for d in at.dataframe if (d.key or "").startswith("search_rows"))
+    return list(table.value["doc_number"])
+
+
+def test_search_page_counts_and_totals_every_match(workspace):
+    at = search_page(app().run())
+    assert metric(at, "Matching items") == "5"
+    # 480.40 - 250.00 + 1234.56 + 12500.00 + 2045.10
+    assert metric(at, "Matching EUR") == "16 010,06 €"
+    assert documents(at) == [
+        "FA-2025-1198",
+        "AV-2026-0003",
+        "FA-2026-0041",
+        "FA-2026-0077",
+        "FA-2026-0102",
+    ]
+    assert "**Active filters:** all open items" in [m.value for m in at.markdown]
+    assert [b.label for b in at.get("download_button")] == [
+        "Export matches to CSV",
+        "Export matches to XLSX",
+    ]
+
+
+def test_search_filters_via_the_form_change_the_count(workspace):
+    at = search_with(search_page(app().run()), **{"Days late from": 10})
+    # 49 and 15 days late: 480.40 + 1234.56
+    assert metric(at, "Matching items") == "2"
+    assert metric(at, "Matching EUR") == "1 714,96 €"
+    assert any("at least 10 days late" in m.value for m in at.markdown)
+    at = search_with(at, **{"Text in": "maint"})  # and "Maintenance T4 2025"
+    assert documents(at) == ["FA-2025-1198"]
+    assert metric(at, "Matching EUR") == "480,40 €"
+
+
+def test_search_sorts_in_sql_by_the_chosen_column(workspace):
+    at = search_page(app().run())
+    at.selectbox(key="search_sort").select("open_amount").run()
+    at.toggle(key="search_descending").set_value(True).run()
+    # 12500.00, 2045.10, 1234.56, 480.40, -250.00
+    assert documents(at) == [
+        "FA-2026-0077",
+        "FA-2026-0102",
+        "FA-2026-0041",
+        "FA-2025-1198",
+        "AV-2026-0003",
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "EXISTS (FROM settings)",
+        "1 = 1; DROP TABLE items",
+        "read_csv('/etc/passwd') IS NOT NULL",
+        "getenv('HOME') <> ''",
+    ],
+)
+def test_refused_expert_expression_keeps_results_and_workspace(workspace, expression):
+    at = search_with(search_page(app().run()), **{"Days late from": 10})
+    at = search_with(at, **{"Condition": expression})
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("**Invalid value.**")
+    # the results and the applied filters are the ones from before
+    assert metric(at, "Matching items") == "2"
+    assert not any("where" in m.value for m in at.markdown if "Active" in m.value)
+    con = store.connect(workspace)
+    try:
+        assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 5
+        assert con.execute("SELECT count(*) FROM settings").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_an_accepted_expert_expression_filters(workspace):
+    at = search_with(search_page(app().run()), **{"Condition": "days_late > 10"})
+    assert not at.error
+    assert documents(at) == ["FA-2025-1198", "FA-2026-0041"]  # 49 and 15 days
+
+
+def test_ticked_rows_stay_in_the_basket_across_filters_and_pages(workspace):
+    at = tick(search_page(app().run()), "search_rows", 0, 2)
+    assert metric(at, "In basket") == "2"
+    assert metric(at, "Basket EUR") == "1 714,96 €"  # 480.40 + 1234.56
+
+    # a narrower search hides both; the basket keeps them and says so
+    at = search_with(at, **{"Text in": "0077"})
+    assert documents(at) == ["FA-2026-0077"]
+    assert metric(at, "In basket") == "2"
+    assert metric(at, "Hidden by this view") == "2"
+    at = tick(at, "search_rows", 0)  # a third item, from this other view
+    assert metric(at, "In basket") == "3"
+    assert metric(at, "Basket EUR") == "14 214,96 €"  # 1714.96 + 12500.00
+
+    # a new sort, another page of the app and back: nothing is lost
+    at.selectbox(key="search_sort").select("doc_number").run()
+    at.switch_page("pages/accounts.py").run()
+    at = search_page(at)
+    assert metric(at, "In basket") == "3"
+
+    # unticking a row takes only that item out
+    at = tick(at, "search_rows")
+    assert metric(at, "In basket") == "2"
+    assert metric(at, "Basket EUR") == "1 714,96 €"
+
+
+def test_select_all_matches_then_remove_the_ticked_then_clear(workspace):
+    at = search_with(search_page(app().run()), **{"Days late from": 1})
+    button(at, "Select all matches").click().run()
+    assert metric(at, "In basket") == "3"  # 49, 15 and 1 days late
+    assert metric(at, "Basket EUR") == "14 214,96 €"  # 480.40 + 1234.56 + 12500.00
+
+    # the table ticks the basket's items: unticking two takes them out
+    at = tick(at, "search_rows", 0)
+    assert metric(at, "In basket") == "1"  # FA-2025-1198 only
+    button(at, "Select all matches").click().run()
+    assert metric(at, "In basket") == "3"
+
+    # "remove the ticked" acts on the rows on screen: 49 and 15 days late
+    at = search_with(at, **{"Days late from": 10})
+    button(at, "Remove the ticked").click().run()
+    assert metric(at, "In basket") == "1"  # FA-2026-0077, hidden by this view
+    assert metric(at, "Hidden by this view") == "1"
+    assert metric(at, "Basket EUR") == "12 500,00 €"
+
+    button(at, "Clear basket").click().run()
+    assert metric(at, "In basket") == "0"
+    assert not any(m.label.startswith("Basket ") for m in at.metric)
+
+
+def test_the_basket_is_shared_with_the_customer_record(workspace):
+    at = search_page(app().run())
+    button(at, "Select all matches").click().run()
+    assert metric(at, "In basket") == "5"
+
+    at.session_state["customer"] = "C00012"
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception
+    assert metric(at, "In basket") == "5"
+    assert metric(at, "Hidden by this view") == "2"  # FA-2025-1198 and FA-2026-0102
+    # the record's own search, restricted to C00012: 15 and 1 days late
+    at = search_with(at, **{"Days late from": 1})
+    assert metric(at, "Matching items") == "2"
+    # by due date FA-2026-0041 then FA-2026-0077: only the second stays ticked
+    at = tick(at, "customer_rows", 1)
+    assert metric(at, "In basket") == "4"
+
+    at = search_page(at)
+    assert metric(at, "In basket") == "4"
+    # 16010.06 - 1234.56, FA-2026-0041 left the basket
+    assert metric(at, "Basket EUR") == "14 775,50 €"
+
+
+def test_saved_search_save_rerun_and_delete(workspace):
+    at = search_with(search_page(app().run()), **{"Days late from": 10})
+    at.text_input(key="search_save_name").input("Late").run()
+    button(at, "Save search").click().run()
+    assert any("Saved “Late”" in s.value for s in at.success)
+
+    at = search_with(at, **{"Days late from": 0})  # every item is at least 0 days late
+    assert metric(at, "Matching items") == "5"
+    at.selectbox(key="search_saved_pick").select("Late").run()
+    button(at, "Run").click().run()
+    assert metric(at, "Matching items") == "2"
+    assert labelled(at.number_input, "Days late from").value == 10  # the form shows it
+
+    button(at, "Delete").click().run()
+    assert any("Deleted “Late”" in s.value for s in at.success)
+    assert at.selectbox(key="search_saved_pick").options == []
+    con = store.connect(workspace)
+    try:
+        assert con.execute("SELECT count(*) FROM saved_searches").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_an_import_closing_a_basket_item_drops_it_with_a_notice(workspace, tmp_path):
+    at = search_page(app().run())
+    button(at, "Select all matches").click().run()
+    assert metric(at, "In basket") == "5"
+    # a snapshot of C00012 that no longer lists its credit note: it is closed
+    snapshot = tmp_path / "c00012.csv"
+    snapshot.write_text(
+        "Code client;N° pièce;Date échéance;Reste dû;Devise\n"
+        "C00012;FA-2026-0041;31/01/2026;1234,56;EUR\n"
+        "C00012;FA-2026-0077;14/02/2026;12500,00;EUR\n",
+        encoding="utf-8",
+    )
+    load(workspace, snapshot)
+    at.run()
+    assert not at.exception
+    assert metric(at, "In basket") == "4"
+    notice = next(w.value for w in at.warning if "left the basket" in w.value)
+    assert "C00012 AV-2026-0003" in notice
+    assert metric(at, "Basket EUR") == "16 260,06 €"  # 16010.06 + 250.00
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dunning import Workspace, importing, search, store
+from dunning import Workspace, exporting, importing, search, store
 from dunning.errors import InvalidValue, NotFound
 
 AS_OF = dt.date(2026, 2, 15)
@@ -556,16 +556,94 @@ def test_a_search_that_cannot_run_is_not_saved(ws, name, filters, message):
     assert search.saved(ws.con) == []
 
 
-def test_a_workspace_from_before_saved_searches_gains_them(tmp_path):
+def test_a_workspace_from_before_saved_searches_gains_them(tmp_path, monkeypatch):
     path = tmp_path / "old.duckdb"
-    con = store.connect(path)
-    con.execute("DROP TABLE saved_searches")  # as a schema-1 workspace was
-    con.execute("DELETE FROM schema_version WHERE version >= 2")
-    con.close()
+    with monkeypatch.context() as release_one:  # a workspace made by schema 1 only
+        release_one.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+        release_one.setattr(store, "LATEST_VERSION", 1)
+        store.connect(path).close()
     con = store.connect(path)
     try:
-        assert store.schema_version(con) == 2
+        assert store.schema_version(con) == store.LATEST_VERSION
         search.save(con, "All", search.Filters())
         assert search.load(con, "All") == search.Filters()
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    ("filters", "words"),
+    [
+        (search.Filters(), "all open items"),
+        (search.Filters(customer=["C00012", "C00027"]), "customer C00012, C00027"),
+        (
+            search.Filters(customer_text=" Boulangerie "),
+            "customer number or name contains 'Boulangerie'",
+        ),
+        (search.Filters(segment=["PME"]), "segment PME"),
+        (search.Filters(account_manager=["Claire"]), "account manager Claire"),
+        (search.Filters(doc_type=["credit_note"]), "type credit_note"),
+        (search.Filters(status=["open", "promised"]), "status open, promised"),
+        (search.Filters(currency=["EUR", "USD"]), "currency EUR, USD"),
+        (
+            search.Filters(issue_from=dt.date(2025, 1, 1)),
+            "issued from 2025-01-01",
+        ),
+        (
+            search.Filters(
+                issue_from=dt.date(2025, 1, 1), issue_to=dt.date(2025, 12, 31)
+            ),
+            "issued from 2025-01-01 to 2025-12-31",
+        ),
+        (search.Filters(due_to=dt.date(2026, 1, 31)), "due until 2026-01-31"),
+        (
+            search.Filters(min_days_late=30, max_days_late=90),
+            "at least 30 days late; at most 90 days late",
+        ),
+        (
+            search.Filters(bucket=["d31_60", "credits"]),
+            "aging 31-60 days, Unapplied credits",
+        ),
+        (
+            search.Filters(min_amount=Decimal("1000.50"), max_amount=Decimal("0")),
+            "open amount >= 1000.50; open amount <= 0",
+        ),
+        (search.Filters(text="maint"), "text contains 'maint'"),
+        (search.Filters(where="days_late > 45"), "where days_late > 45"),
+    ],
+)
+def test_describe_names_every_filter(filters, words):
+    assert search.describe(filters) == words
+
+
+def test_describe_covers_every_field_of_the_filters():
+    # 18 fields; each date range (from, to) is one phrase: 16 phrases, 15 "; "
+    assert search.describe(EVERY_FILTER).count("; ") == 15
+
+
+def test_page_rows_carry_their_aging_bucket(ws):
+    found = search.run(ws.con, search.Filters(), AS_OF, sort="doc_number")
+    # AV-2026-0003 is a credit; 1198 is 49 days late, 0041 15, 0077 1, 0102 not due
+    assert [(row["doc_number"], row["bucket"]) for row in found.rows] == [
+        ("AV-2026-0003", "credits"),
+        ("FA-2025-1198", "d31_60"),
+        ("FA-2026-0041", "d1_30"),
+        ("FA-2026-0077", "d1_30"),
+        ("FA-2026-0102", "not_due"),
+    ]
+    assert "bucket" not in found.items.columns  # the notebook frame is unchanged
+
+
+def test_search_file_exports_every_match_not_only_a_page(ws):
+    late = search.Filters(min_days_late=1)  # 49, 15 and 1 days late
+    data = exporting.search_file(ws.con, late, AS_OF, ".csv", sort="days_late")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("customer_number,customer_name,doc_number")
+    assert [line.split(",")[2] for line in lines[1:]] == [
+        "FA-2026-0077",
+        "FA-2026-0041",
+        "FA-2025-1198",
+    ]
+    assert exporting.search_file(ws.con, late, AS_OF, ".XLSX")[:2] == b"PK"  # a zip
+    with pytest.raises(InvalidValue, match=r"use \.csv or \.xlsx"):
+        exporting.search_file(ws.con, late, AS_OF, ".ods")
