@@ -69,7 +69,11 @@ st.set_page_config(layout="wide", page_title="Dunning workspace")
 page = st.navigation(
     [
         st.Page(common.PAGE_ACCOUNTS, title="Accounts", default=True),
+        st.Page(common.PAGE_DASHBOARD, title="Dashboard"),
         st.Page(common.PAGE_CUSTOMER, title="Customer record"),
+        st.Page(common.PAGE_SEARCH, title="Search"),
+        st.Page(common.PAGE_TEMPLATES, title="Templates"),
+        st.Page(common.PAGE_ACTIONS, title="Actions"),
         st.Page(common.PAGE_IMPORT, title="Import"),
         st.Page(common.PAGE_SETTINGS, title="Settings"),
     ]

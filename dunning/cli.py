@@ -109,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     find.add_argument("--limit", type=int, default=search.DEFAULT_LIMIT)
     find.add_argument("--format", default="table", choices=["table", "csv", "json"])
     find.set_defaults(handler=_search)
+    _add_penalties_parser(commands, common)
+    _add_preview_parser(commands, common)
+    _add_action_parsers(commands, common)
     return parser
 
 
@@ -290,3 +293,513 @@ def _print_items(found: search.Result, items: list[dict[str, Any]]) -> None:
             f"{item['doc_type']:<12} due {due:<10} {days!s:>5} d "
             f"{item['open_amount']:>14,.2f} {item['currency']} {item['status']}"
         )
+
+
+def _add_preview_parser(commands, common) -> None:
+    view = commands.add_parser(
+        "preview", parents=[common], help="render a template for a customer's items"
+    )
+    view.add_argument("--customer", required=True, help="the customer number")
+    view.add_argument(
+        "--items",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="DOC,DOC",
+        help="document numbers of that customer",
+    )
+    source = view.add_mutually_exclusive_group(required=True)
+    source.add_argument("--template", help="a predefined or saved template name")
+    source.add_argument("--body-file", type=Path, help="a text file holding the body")
+    view.add_argument("--subject", help="the subject (replaces the template's)")
+    view.add_argument("--as-of", type=_date)
+    view.add_argument(
+        "--format",
+        dest="fmt",
+        default="text",
+        choices=["text", "html", "pdf", "eml"],
+        help="pdf: the letter; eml: the email to the default recipient (--out FILE)",
+    )
+    view.add_argument("--out", type=Path, help="write the output to FILE")
+    view.add_argument(
+        "--include-disputed",
+        action="store_true",
+        help="charge disputed and litigation items too",
+    )
+    view.set_defaults(handler=_preview)
+
+
+def _preview(args) -> int:
+    """The rendered body (the subject first with --subject); problems that block
+    the reminder go to stderr and give exit code 1, the rendering still shown."""
+    from dunning import templates
+
+    body = None
+    if args.body_file is not None:
+        try:
+            body = args.body_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise DunningError(
+                f"The body file {args.body_file} cannot be read as UTF-8 text "
+                f"({error})."
+            ) from error
+    con = _open(args, create=False)
+    shown = templates.preview(
+        con,
+        args.customer,
+        args.items,
+        template=args.template,
+        body=body,
+        subject=args.subject,
+        as_of=args.as_of,
+        include_disputed=args.include_disputed,
+    )
+    if args.fmt in ("pdf", "eml"):
+        return _preview_file(con, args, shown)
+    rendered = shown.html if args.fmt == "html" else shown.text
+    if args.json:
+        output = json.dumps(
+            {
+                "subject": shown.subject,
+                "body": rendered,
+                "warnings": [*shown.blocking, *shown.warnings],
+                "blocking": list(shown.blocking),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    else:
+        head = f"{shown.subject}\n" if args.subject is not None else ""
+        output = head + rendered.rstrip("\n")
+    if args.out:
+        args.out.write_text(output + "\n", encoding="utf-8")
+    else:
+        print(output)
+    for problem in shown.blocking:
+        print(f"problem: {problem}", file=sys.stderr)
+    if not args.json:
+        for warning in shown.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 1 if shown.blocking else 0
+
+
+def _add_penalties_parser(commands, common) -> None:
+    pen = commands.add_parser(
+        "penalties", parents=[common], help="late-payment penalties on items"
+    )
+    pen.add_argument("--customer", required=True, help="the customer number")
+    pen.add_argument(
+        "--items",
+        nargs="+",
+        action="extend",
+        metavar="DOC,DOC",
+        help="document numbers of that customer (default: every open item)",
+    )
+    pen.add_argument("--as-of", type=_date)
+    pen.add_argument(
+        "--include-disputed",
+        action="store_true",
+        help="charge disputed and litigation items too",
+    )
+    pen.set_defaults(handler=_penalties)
+
+
+def _penalties(args) -> int:
+    """Penalties per item and per currency (DESIGN 7); an unknown document: exit 1."""
+    from dunning import penalties, workspace
+    from dunning.errors import NotFound
+
+    con = _open(args, create=False)
+    docs = None
+    if args.items is not None:
+        docs = [doc.strip() for part in args.items for doc in part.split(",")]
+        docs = [doc for doc in docs if doc]
+    try:
+        assessment = workspace.Workspace(con, args.db).penalties(
+            args.customer, docs, args.as_of, args.include_disputed
+        )
+    except NotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(penalties.as_json(assessment))
+    else:
+        _print_penalties(assessment)
+    return 0
+
+
+def _print_penalties(assessment) -> None:
+    print(
+        f"Customer {assessment.customer_number}, rule {assessment.rule} "
+        f"({assessment.rate_note}), as of {assessment.as_of.isoformat()}"
+    )
+    print(
+        f"{'document':<16} {'type':<12} {'due':<10} {'days':>5} {'open amount':>18} "
+        f"{'interest':>12} {'indemnity':>14}"
+    )
+    for item in assessment.items:
+        due = item.due_date.isoformat() if item.due_date else "-"
+        days = "" if item.days_late is None else item.days_late
+        indemnity = f"{item.indemnity:,.2f} {item.indemnity_currency or ''}".strip()
+        print(
+            f"{item.doc_number:<16} {item.doc_type:<12} {due:<10} {days!s:>5} "
+            f"{item.open_amount:>14,.2f} {item.currency} {item.interest:>12,.2f} "
+            f"{indemnity:>14}"
+        )
+        for p in item.periods:
+            print(
+                f"    {p.start.isoformat()} to {p.end.isoformat()}: {p.days} d on "
+                f"{p.base:,.2f} at {p.rate} % = {p.interest:,.2f}"
+            )
+        if item.note:
+            print(f"    ({item.note})")
+    for currency, t in assessment.totals.items():
+        print(
+            f"Total {currency}: selected {t.amount_selected:,.2f}, interest "
+            f"{t.interest:,.2f}, indemnity {t.indemnity:,.2f}, penalties "
+            f"{t.penalties:,.2f}, including penalties "
+            f"{t.amount_including_penalties:,.2f}"
+        )
+    for warning in assessment.warnings:
+        print(f"warning: {warning}")
+
+
+# ---------------------------------------------------------------------------
+# Actions: action create|list|show|carry-out|cancel|reschedule|retry, run-due
+
+
+def _add_action_parsers(commands, common) -> None:
+    from dunning import actions
+
+    act = commands.add_parser(
+        "action", parents=[common], help="create, list, show and change actions"
+    )
+    act.set_defaults(handler=lambda _args: _usage(act))
+    sub = act.add_subparsers(metavar="SUBCOMMAND")
+
+    create = sub.add_parser("create", parents=[common], help="validate an action")
+    create.add_argument("--customer", required=True, help="the customer number")
+    create.add_argument(
+        "--items", nargs="+", action="extend", required=True, metavar="DOC,DOC"
+    )
+    create.add_argument("--type", required=True, choices=actions.TYPES)
+    source = create.add_mutually_exclusive_group(required=True)
+    source.add_argument("--template", help="a predefined or saved template name")
+    source.add_argument("--body-file", type=Path, help="a UTF-8 text file")
+    create.add_argument("--subject", help="the subject (default: the template's)")
+    create.add_argument("--date", type=_date, help="planned date (default: today)")
+    create.add_argument("--mode", default="confirm", choices=actions.MODES)
+    create.add_argument("--as-of", type=_date)
+    create.add_argument(
+        "--to", action="append", help="recipient 'Name <address>' (repeatable)"
+    )
+    create.add_argument("--cc", action="append", help="copy 'Name <address>'")
+    create.add_argument("--attach-statement", action="store_true")
+    create.add_argument("--include-disputed", action="store_true")
+    create.set_defaults(handler=_action_create)
+
+    listed = sub.add_parser("list", parents=[common], help="list actions")
+    listed.add_argument("--customer")
+    listed.add_argument("--status", choices=actions.STATUSES)
+    listed.add_argument("--type", choices=actions.TYPES)
+    listed.set_defaults(handler=_action_list)
+
+    show = sub.add_parser("show", parents=[common], help="an action, then and now")
+    show.add_argument("action_id", type=int)
+    show.add_argument("--as-of", type=_date, help="'now' is this date (default today)")
+    show.set_defaults(handler=_action_show)
+
+    run = sub.add_parser("carry-out", parents=[common], help="carry out one action")
+    run.add_argument("action_id", type=int)
+    run.add_argument("--out", type=Path, help="export folder")
+    run.set_defaults(handler=_action_carry_out)
+
+    stop = sub.add_parser("cancel", parents=[common], help="cancel an action")
+    stop.add_argument("action_id", type=int)
+    stop.add_argument("--reason", required=True)
+    stop.set_defaults(handler=_action_cancel)
+
+    move = sub.add_parser("reschedule", parents=[common], help="change its date")
+    move.add_argument("action_id", type=int)
+    move.add_argument("--date", type=_date, required=True)
+    move.add_argument("--mode", choices=actions.MODES)
+    move.set_defaults(handler=_action_reschedule)
+
+    again = sub.add_parser("retry", parents=[common], help="plan a failed action again")
+    again.add_argument("action_id", type=int)
+    again.add_argument("--date", type=_date)
+    again.set_defaults(handler=_action_retry)
+
+    due = commands.add_parser(
+        "run-due", parents=[common], help="carry out automatic actions now due"
+    )
+    due.add_argument("--date", type=_date, help="run date (default: today)")
+    due.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write the files (.eml, never sent) and change nothing",
+    )
+    due.add_argument("--out", type=Path, help="export folder")
+    due.set_defaults(handler=_run_due)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _out_dir(args) -> Path:
+    """The export folder: --out, else `exports/` beside the workspace file."""
+    if args.out:
+        return args.out
+    return (args.db or store.default_path()).resolve().parent / "exports"
+
+
+def _action_create(args) -> int:
+    from dunning import actions, penalties, templates
+    from dunning.errors import InvalidValue
+
+    con = _open(args, create=False)
+    if args.template:
+        template = templates.get(con, args.template)
+        subject, body = template.subject, template.body
+    else:
+        try:
+            body = args.body_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidValue(
+                f"The body file {args.body_file} cannot be read as UTF-8 text "
+                f"({error.__class__.__name__})."
+            ) from error
+        subject = ""
+    docs = [doc.strip() for part in args.items for doc in part.split(",")]
+    recipients = None
+    if args.to or args.cc:
+        recipients = {"to": "\n".join(args.to or []), "cc": "\n".join(args.cc or [])}
+    action_id = actions.create(
+        con,
+        args.customer,
+        penalties.item_ids(con, args.customer, [d for d in docs if d]),
+        args.type,
+        args.subject if args.subject is not None else subject,
+        body,
+        planned_for=args.date,
+        mode=args.mode,
+        as_of=args.as_of,
+        template=args.template,
+        recipients=recipients,
+        include_disputed=args.include_disputed,
+        attach_statement=args.attach_statement,
+    )
+    status = actions.get(con, action_id)["status"]
+    if args.json:
+        _print_json({"action_id": action_id, "status": status})
+    else:
+        print(f"Action {action_id} created: {status}.")
+    return 0
+
+
+def _action_list(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    rows = actions.listing(
+        con, customer=args.customer, status=args.status, type=args.type
+    )
+    if args.json:
+        _print_json({"actions": [_action_row_json(row) for row in rows]})
+        return 0
+    for row in rows:
+        totals = ", ".join(
+            f"{t['amount_selected']:,.2f} {c}" for c, t in row["totals"].items()
+        )
+        print(
+            f"{row['action_id']:>6} {row['customer_number']:<12} {row['type']:<14} "
+            f"{row['status']:<10} {row['planned_for'].isoformat()} {totals}"
+        )
+    return 0
+
+
+def _action_row_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "action_id": row["action_id"],
+        "customer_number": row["customer_number"],
+        "type": row["type"],
+        "status": row["status"],
+        "mode": row["mode"],
+        "planned_for": row["planned_for"],
+        "executed_at": row["executed_at"],
+        "subject": row["rendered_subject"],
+        "totals": _totals_json(row["totals"]),
+    }
+
+
+def _totals_json(totals: dict[str, dict[str, Decimal]]) -> dict[str, Any]:
+    return {
+        currency: {key: money.as_text(value) for key, value in values.items()}
+        for currency, values in totals.items()
+    }
+
+
+def _action_show(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    action = actions.show(con, args.action_id, args.as_of or clock.today())
+    data = {
+        "action_id": action["action_id"],
+        "status": action["status"],
+        "type": action["type"],
+        "customer_number": action["customer_number"],
+        "planned_for": action["planned_for"],
+        "executed_at": action["executed_at"],
+        "totals": _totals_json(action["totals"]),
+        "items": [
+            {
+                "doc_number": item["doc_number"],
+                "open_amount_at_action": item["open_amount_at_action"],
+                "penalty_at_action": item["penalty_at_action"],
+                "open_amount_now": item["open_amount_now"],
+            }
+            for item in action["items"]
+        ],
+    }
+    if args.json:
+        _print_json(data)
+        return 0
+    print(
+        f"Action {data['action_id']} ({data['type']}) for {data['customer_number']}: "
+        f"{data['status']}, planned for {data['planned_for'].isoformat()}"
+    )
+    for item in action["items"]:
+        dropped = f"  dropped: {item['dropped_reason']}" if item["dropped_at"] else ""
+        print(
+            f"  {item['doc_number']:<16} then {item['open_amount_at_action']:>14,.2f} "
+            f"now {item['open_amount_now']:>14,.2f} {item['currency']}{dropped}"
+        )
+    for event in action["events"]:
+        detail = f": {event['detail']}" if event["detail"] else ""
+        print(f"  {event['happened_at']:%Y-%m-%d %H:%M} {event['event']}{detail}")
+    return 0
+
+
+def _action_carry_out(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    outcome = actions.carry_out(con, args.action_id, _out_dir(args))
+    if args.json:
+        _print_json(
+            {
+                "action_id": outcome.action_id,
+                "status": outcome.status,
+                "carried_out": outcome.carried_out,
+                "file": str(outcome.output) if outcome.output else None,
+                "dropped": list(outcome.dropped),
+                "reason": outcome.reason,
+                "error": outcome.error,
+            }
+        )
+    else:
+        print(outcome.error or outcome.reason or f"Action {outcome.action_id} done.")
+    if outcome.status == "failed":
+        print(
+            f"error: action {outcome.action_id} failed: {outcome.error}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _action_cancel(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    actions.cancel(con, args.action_id, args.reason)
+    return _print_status(args, con, actions)
+
+
+def _action_reschedule(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    actions.reschedule(con, args.action_id, args.date, mode=args.mode)
+    return _print_status(args, con, actions)
+
+
+def _action_retry(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    actions.retry(con, args.action_id, args.date)
+    return _print_status(args, con, actions)
+
+
+def _print_status(args, con, actions) -> int:
+    action = actions.get(con, args.action_id)
+    if args.json:
+        _print_json(
+            {
+                "action_id": action["action_id"],
+                "status": action["status"],
+                "planned_for": action["planned_for"],
+            }
+        )
+    else:
+        print(
+            f"Action {action['action_id']}: {action['status']}, planned for "
+            f"{action['planned_for'].isoformat()}."
+        )
+    return 0
+
+
+def _run_due(args) -> int:
+    from dunning import actions
+
+    con = _open(args, create=False)
+    report = actions.run_due(con, args.date, _out_dir(args), dry_run=args.dry_run)
+    if args.json:
+        _print_json(report.as_json())
+        return 0
+    verb = "would be carried out" if args.dry_run else "carried out"
+    print(f"{len(report.carried_out)} action(s) {verb}: {report.carried_out}")
+    for action_id, reason in report.cancelled:
+        print(f"  action {action_id} cancelled: {reason}")
+    for action_id, error in report.failed:
+        print(f"  action {action_id} failed: {error}")
+    for path in report.outputs:
+        print(f"  {path}")
+    return 0
+
+
+def _preview_file(con, args, shown) -> int:
+    """`preview --format pdf|eml --out FILE`: the letter's PDF, or the .eml of the
+    email to the customer's default recipient; nothing is written while a problem
+    blocks the reminder."""
+    from dunning import letters, sending
+    from dunning.errors import InvalidValue
+
+    if args.out is None:
+        raise InvalidValue(f"--format {args.fmt} writes a file: give --out FILE.")
+    for problem in shown.blocking:
+        print(f"problem: {problem}", file=sys.stderr)
+    if shown.blocking:
+        return 1
+    if args.fmt == "pdf":
+        html = letters.from_preview(con, args.customer, "letter", clock.today(), shown)
+        args.out.write_bytes(letters.pdf(html))
+    else:
+        chosen = sending.recipients(con, args.customer)
+        if not chosen.sendable:
+            raise InvalidValue(chosen.disabled_reason or "No recipient.")
+        message = sending.build_message(
+            sender=sending.sender(con),
+            to=chosen.to,
+            subject=shown.subject,
+            text=shown.text,
+            html=shown.html,
+        )
+        args.out.write_bytes(message.as_bytes())
+    if args.json:
+        _print_json({"subject": shown.subject, "file": str(args.out)})
+    return 0

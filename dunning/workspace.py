@@ -8,7 +8,17 @@ from typing import Any
 
 import duckdb
 
-from dunning import aging, clock, customers, importing, search, store
+from dunning import (
+    aging,
+    clock,
+    customers,
+    importing,
+    penalties,
+    search,
+    store,
+    templates,
+)
+from dunning.errors import InvalidValue
 
 
 class Workspace:
@@ -70,3 +80,62 @@ class Workspace:
 
     def customer(self, number: str) -> dict[str, Any]:
         return customers.get(self.con, number)
+
+    def actions(self, **filters: Any) -> list[dict[str, Any]]:
+        """Actions by customer, status, type, due_by (see actions.listing)."""
+        from dunning import actions
+
+        return actions.listing(self.con, **filters)
+
+    def action(self, action_id: int, as_of: str | dt.date | None = None) -> dict:
+        """One action with its items, amounts then and at the as-of date."""
+        from dunning import actions
+
+        return actions.show(self.con, action_id, clock.as_of_or_today(as_of))
+
+    def run_due(
+        self,
+        date: str | dt.date | None = None,
+        out_dir: str | Path = "exports",
+        dry_run: bool = False,
+    ) -> Any:
+        """Carry out the automatic actions due by the date (see actions.run_due)."""
+        from dunning import actions
+
+        return actions.run_due(self.con, date, Path(out_dir), dry_run=dry_run)
+
+    def penalties(
+        self,
+        customer: str,
+        items: list[str] | str | None = None,
+        as_of: str | dt.date | None = None,
+        include_disputed: bool = False,
+    ) -> penalties.Assessment:
+        """Late-payment penalties on a customer's items named by document number
+        (None: every open item) at the as-of date (DESIGN 7)."""
+        if isinstance(items, str):
+            items = [items]
+        ids = None if items is None else penalties.item_ids(self.con, customer, items)
+        return penalties.assess(
+            self.con, customer, clock.as_of_or_today(as_of), ids, include_disputed
+        )
+
+    def preview(
+        self,
+        customer: str,
+        items: list[str] | str,
+        template: str | None = None,
+        body: str | None = None,
+        subject: str | None = None,
+        as_of: str | dt.date | None = None,
+        format: str = "text",
+        **options: Any,
+    ) -> str:
+        """The rendered body (text or html) of a template or a body for a
+        customer's items named by document number (DESIGN 14)."""
+        if format not in ("text", "html"):
+            raise InvalidValue(f"Preview format {format!r}: use text or html.")
+        shown = templates.preview(
+            self.con, customer, items, template, body, subject, as_of, **options
+        )
+        return shown.html if format == "html" else shown.text

@@ -176,3 +176,304 @@ def test_first_own_import_clears_the_demo(tmp_path, data_file):
     done = dunning("customers", "--as-of", "2026-02-15", "--json", db=db)
     numbers = {c["customer_number"] for c in json.loads(done.stdout)["customers"]}
     assert numbers == {"C00012", "C00027", "C00031"}  # the file's customers only
+
+
+def test_penalties_as_json(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("postes_C00077.csv")), db=db)
+    done = dunning(
+        "penalties", "--customer", "C00077", "--as-of", "2025-09-15", "--json", db=db
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    big = next(i for i in data["items"] if i["doc_number"] == "FA-2025-0412")
+    # 12000 x 13.15 x 41 / 36500 = 177.2548; 12000 x 12.15 x 77 / 36500 = 307.5781
+    assert big == {
+        "doc_number": "FA-2025-0412",
+        "currency": "EUR",
+        "open_amount": "12000.00",
+        "days_late": 118,
+        "interest": "484.83",
+        "indemnity": "40.00",
+        "penalty": "524.83",
+        "periods": [
+            {
+                "start": "2025-05-21",
+                "end": "2025-06-30",
+                "days": 41,
+                "base": "12000.00",
+                "rate": "13.15",
+                "interest": "177.25",
+            },
+            {
+                "start": "2025-07-01",
+                "end": "2025-09-15",
+                "days": 77,
+                "base": "12000.00",
+                "rate": "12.15",
+                "interest": "307.58",
+            },
+        ],
+    }
+    assert data["totals"] == {
+        "EUR": {
+            "amount_selected": "15260.00",  # 12000 + 860 + 2400
+            "interest": "485.63",  # 484.83 + 0.80
+            "indemnity": "80.00",  # FA-2025-0655 is due on the as-of date
+            "penalties": "565.63",
+            "amount_including_penalties": "15825.63",
+        }
+    }
+    assert data["warnings"] == []
+
+
+def test_penalties_on_chosen_items_and_as_a_table(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("poste_ouverts_C00044.csv")), db=db)
+    done = dunning(
+        "penalties",
+        "--customer",
+        "C00044",
+        "--items",
+        "FA-2025-0510,FA-2025-0588",
+        "--as-of",
+        "2025-06-30",
+        "--json",
+        db=db,
+    )
+    data = json.loads(done.stdout)
+    # 23.35 + 5.84 = 29.19 interest, 2 x 40 EUR; the credit note AV-2025-0041 is
+    # outside the selection, hence the warning.
+    assert data["totals"]["EUR"]["amount_selected"] == "3240.00"
+    assert data["totals"]["EUR"]["penalties"] == "109.19"
+    assert any("AV-2025-0041" in w for w in data["warnings"])
+
+    done = dunning("penalties", "--customer", "C00044", "--as-of", "2025-06-30", db=db)
+    assert done.returncode == 0, done.stderr
+    assert "rule fr_legal" in done.stdout
+    assert "3,529.19" in done.stdout  # 3420.00 + 109.19
+
+
+def test_penalties_unknown_document_is_one_sentence_and_exit_1(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("postes_C00077.csv")), db=db)
+    done = dunning(
+        "penalties", "--customer", "C00077", "--items", "FA-2025-0412,FA-9", db=db
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "FA-9" in done.stderr
+    done = dunning("penalties", "--customer", "C99999", db=db)
+    assert done.returncode != 0 and "C99999" in done.stderr
+
+
+def test_preview_text_with_subject_first(tmp_path, data_file):
+    # Case 09 at 2025-10-31: 1500.00 + 2250.00 = 3750.00; penalties 30.46 + 23.22
+    # + 2 x 40.00 = 133.68; total 3883.68.
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("postes_C00088.csv")), db=db)
+    body = tmp_path / "body.txt"
+    body.write_text(
+        "Dû : #items_amount_selected\nTotal : #items_amount_selected_include_late_"
+        "penalties\n",
+        encoding="utf-8",
+    )
+    done = dunning(
+        "preview", "--customer", "C00088", "--items", "FA-2025-0880,FA-2025-0912",
+        "--body-file", str(body), "--subject", "Relance #customer_number",
+        "--as-of", "2025-10-31", db=db,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Relance C00088\nDû : 3 750,00 €\nTotal : 3 883,68 €\n"
+
+
+def test_preview_template_as_json_and_html(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("postes_C00088.csv")), db=db)
+    args = ["preview", "--customer", "C00088", "--items", "FA-2025-0880"]
+    args += ["--template", "relance-2-fr", "--as-of", "2025-10-31"]
+    done = dunning(*args, "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert sorted(data) == ["blocking", "body", "subject", "warnings"]
+    # 1500.00 + 30.46 + 40.00
+    assert "Total à régler : 1 570,46 €" in data["body"]
+    assert data["subject"].startswith("Deuxième relance – factures impayées – Les")
+    assert any("company.name, " in w and "are empty" in w for w in data["warnings"])
+
+    out = tmp_path / "preview.html"
+    done = dunning(*args, "--format", "html", "--out", str(out), db=db)
+    assert done.returncode == 0 and done.stdout == ""
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<p>Bonjour ") and "Les Jardins" not in html.split("\n")[0]
+    assert "<table" in html and "Entretien {{ 7*7 }} massifs" in html
+
+
+def test_preview_of_a_hostile_template_runs_nothing(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    pwned = Path("/tmp/relance_pwned")
+    pwned.unlink(missing_ok=True)
+    dunning("import", str(data_file("postes_C00088.csv")), db=db)
+    done = dunning(
+        "preview", "--customer", "C00088", "--items", "FA-2025-0880,FA-2025-0912",
+        "--body-file", str(data_file("modele_relance.txt")), "--as-of", "2025-10-31",
+        db=db,
+    )  # fmt: skip
+    assert done.returncode == 1  # refused: blocking problems on stderr
+    assert "problem: 'lipsum' is not a hashtag" in done.stderr
+    assert "Montant restant dû : 3 750,00 €\n" in done.stdout
+    assert "{{ ().__class__.__base__.__subclasses__() }}" in done.stdout
+    assert "<class" not in done.stdout and not pwned.exists()
+
+
+def test_preview_unknown_template_or_document(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("postes_C00088.csv")), db=db)
+    base = ["preview", "--customer", "C00088", "--items"]
+    done = dunning(*base, "FA-2025-0880", "--template", "nope", db=db)
+    assert done.returncode == 2 and "no template named 'nope'" in done.stderr
+    done = dunning(*base, "FA-1", "--template", "relance-1-fr", db=db)
+    assert done.returncode != 0 and "FA-1" in done.stderr
+    assert done.stdout == ""
+
+
+# ---------------------------------------------------------------------------
+# Actions: create, show, run-due (DESIGN 13)
+
+REMINDER = "Bonjour,\n\nMerci de régler #items_amount_selected.\n\nCordialement\n"
+
+
+def test_action_runs_once_waits_in_confirm_mode_and_is_cancelled_once_paid(
+    tmp_path, data_file
+):
+    db, out = tmp_path / "cli.duckdb", tmp_path / "out"
+    body = tmp_path / "relance.txt"
+    body.write_text(REMINDER, encoding="utf-8")
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    create = ("action", "create", "--customer", "C00012", "--type", "letter")
+    create += ("--items", "FA-2026-0041,FA-2026-0077", "--body-file", str(body))
+    create += ("--subject", "Relance", "--date", "2026-02-16", "--json")
+    done = dunning(*create, "--mode", "auto", db=db)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"action_id": 1, "status": "planned"}
+    waiting = json.loads(dunning(*create, "--mode", "confirm", db=db).stdout)
+
+    # At today 2026-02-15, fr_legal at 2.15 % (ECB on 1 Jan 2026) + 10 = 12.15 %:
+    # FA-2026-0041 15 days: 1234.56 x 0.1215 x 15 / 365 = 6.1643 -> 6.16 + 40.00
+    # FA-2026-0077 1 day: 12500.00 x 0.1215 / 365 = 4.1610 -> 4.16 + 40.00
+    done = dunning("action", "show", "1", "--json", db=db)
+    assert json.loads(done.stdout) == {
+        "action_id": 1,
+        "status": "planned",
+        "type": "letter",
+        "customer_number": "C00012",
+        "planned_for": "2026-02-16",
+        "executed_at": None,
+        "totals": {
+            "EUR": {
+                "amount_selected": "13734.56",  # 1234.56 + 12500.00
+                "interest": "10.32",  # 6.16 + 4.16
+                "indemnity": "80.00",  # 2 x 40.00
+                "penalties": "90.32",  # 10.32 + 80.00
+                "amount_including_penalties": "13824.88",  # 13734.56 + 90.32
+            }
+        },
+        "items": [
+            {
+                "doc_number": "FA-2026-0041",
+                "open_amount_at_action": "1234.56",
+                "penalty_at_action": "46.16",
+                "open_amount_now": "1234.56",
+            },
+            {
+                "doc_number": "FA-2026-0077",
+                "open_amount_at_action": "12500.00",
+                "penalty_at_action": "44.16",
+                "open_amount_now": "12500.00",
+            },
+        ],
+    }
+
+    run = ("run-due", "--date", "2026-02-16", "--out", str(out), "--json")
+    first, second = dunning(*run, db=db), dunning(*run, db=db)
+    assert json.loads(first.stdout) == {
+        "carried_out": [1],
+        "failed": [],
+        "cancelled": [],
+    }
+    assert json.loads(second.stdout)["carried_out"] == []
+    assert [p.suffix for p in out.iterdir()] == [".pdf"]  # one PDF, once
+    done = dunning("action", "list", "--status", "planned", "--json", db=db)
+    planned = [a["action_id"] for a in json.loads(done.stdout)["actions"]]
+    assert planned == [waiting["action_id"]]  # the confirm-mode one waits
+
+    # A later snapshot shows both invoices paid: the next automatic one is cancelled.
+    third = json.loads(dunning(*create, "--mode", "auto", db=db).stdout)["action_id"]
+    paid = data_file("echeancier_C00012_paid.csv")
+    dunning("import", str(paid), "--as-of", "2026-02-18", db=db)
+    done = dunning(
+        "run-due", "--date", "2026-02-20", "--out", str(out), "--json", db=db
+    )
+    assert json.loads(done.stdout) == {
+        "carried_out": [],
+        "failed": [],
+        "cancelled": [
+            {"action_id": third, "reason": "All items were settled by 2026-02-20."}
+        ],
+    }
+    done = dunning("action", "show", str(third), "--json", db=db)
+    shown = json.loads(done.stdout)
+    assert shown["status"] == "cancelled"
+    assert [
+        (i["open_amount_at_action"], i["open_amount_now"]) for i in shown["items"]
+    ] == [
+        ("1234.56", "0.00"),
+        ("12500.00", "0.00"),
+    ]
+
+
+def test_action_create_refusals_are_one_sentence(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    body = tmp_path / "relance.txt"
+    body.write_text("Reste : #items_amount_selectd\n", encoding="utf-8")
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    base = ("action", "create", "--customer", "C00012", "--type", "letter")
+    done = dunning(*base, "--items", "FA-2026-0041", "--body-file", str(body), db=db)
+    assert done.returncode != 0 and "cannot be validated" in done.stderr
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    done = dunning(*base, "--items", "NOPE", "--body-file", str(body), db=db)
+    assert done.returncode != 0 and "NOPE" in done.stderr
+    done = dunning("action", "show", "42", db=db)
+    assert done.returncode != 0 and "No action has the number 42" in done.stderr
+    done = dunning("action", "list", "--json", db=db)
+    assert json.loads(done.stdout) == {"actions": []}  # nothing was stored
+
+
+def test_preview_writes_the_letter_pdf_and_the_eml(tmp_path, data_file):
+    from email import policy
+    from email.parser import BytesParser
+
+    from dunning import letters, store
+
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    con = store.connect(db)
+    con.execute(
+        "INSERT INTO contacts (customer_number, name, role, email) VALUES "
+        "('C00012', 'Caron, Julien', 'dunning', 'j.caron@boulangerie.example')"
+    )
+    store.set_setting(con, "sender.email", "relances@acme.example")
+    con.close()
+    base = ("preview", "--customer", "C00012", "--items", "FA-2026-0041")
+    base += ("--template", "relance-1-fr")
+    pdf, eml = tmp_path / "letter.pdf", tmp_path / "mail.eml"
+    done = dunning(*base, "--format", "pdf", "--out", str(pdf), db=db)
+    assert done.returncode == 0, done.stderr
+    text = letters.page_texts(pdf.read_bytes())[0].replace("\u202f", " ")
+    assert "Boulangerie Lefèvre & Fils" in text and "1 234,56 €" in text
+    done = dunning(*base, "--format", "eml", "--out", str(eml), db=db)
+    assert done.returncode == 0, done.stderr
+    message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert message["To"] == '"Caron, Julien" <j.caron@boulangerie.example>'
+    done = dunning(*base, "--format", "pdf", db=db)
+    assert done.returncode != 0 and "--out FILE" in done.stderr

@@ -1,0 +1,567 @@
+"""Actions: planned, due, done, failed and cancelled actions; carry out, reschedule,
+cancel, retry; one click opens an action with its items then and now.
+
+Every change happens in an on_click callback that calls `dunning.actions`, which
+claims an action with one guarded state change: a double click, a rerun or a second
+session never carries it out twice. `action_details` and `history` are also used by
+the customer record, so both places show an action the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dunning import actions, formatting, qualification
+from dunning.errors import DunningError
+from pages import common
+
+VIEWS = {
+    "due": "Due",
+    "planned": "Planned",
+    "done": "Done",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "all": "All",
+}
+NOTICE = "actions_notice"
+LAST_CLICK = "actions_last_click"
+
+
+def export_dir() -> Path:
+    """Where carried-out actions write their files: exports/ beside the workspace."""
+    return Path(common.workspace_path()).resolve().parent / "exports"
+
+
+def main() -> None:
+    st.title("Actions")
+    con = common.cursor()
+    as_of = common.as_of()
+    show_notice()
+
+    # What is due now: confirm-mode actions wait for a click, automatic ones run.
+    due_section(con, as_of)
+
+    # Every action, filtered; one click on a row opens it below.
+    view, filters = filter_bar()
+    rows = listed(con, view, filters, as_of)
+    opened = open_picker(rows, actions_table(rows))
+    if opened is not None:
+        action_details(con, opened, as_of, key="actions")
+
+
+# ---------------------------------------------------------------------------
+# Notices left by callbacks for the next run
+
+
+def notify(kind: str, text: str) -> None:
+    st.session_state[NOTICE] = (kind, text)
+
+
+def show_notice() -> None:
+    kind, text = st.session_state.pop(NOTICE, (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+def _guarded(work, *args, **kwargs) -> None:
+    """Run a change; a DunningError becomes the next run's error notice."""
+    try:
+        work(*args, **kwargs)
+    except DunningError as error:
+        notify("error", f"**{error.title}.** {error}")
+    common.data_changed()
+
+
+# ---------------------------------------------------------------------------
+# Due actions
+
+
+def due_section(con, as_of: dt.date) -> None:
+    waiting = actions.due(con, as_of)
+    st.subheader(f"Due by {formatting.date(as_of, common.language())}")
+    if not waiting:
+        st.caption("No planned action has reached its date.")
+        return
+    automatic = [d for d in waiting if d.action["mode"] == "auto"]
+    st.button(
+        f"Run due automatic actions ({len(automatic)})",
+        key="actions_run_due",
+        type="primary",
+        disabled=not automatic,
+        on_click=_guarded,
+        args=(run_due, as_of),
+    )
+    for item in waiting:
+        due_row(item)
+
+
+def due_row(item: actions.Due) -> None:
+    """One due action: its amounts then and now; confirm-mode ones get a button."""
+    action = item.action
+    language = common.language()
+    action_id = action["action_id"]
+    with st.container(border=True, horizontal=True, vertical_alignment="center"):
+        then = formatting.totals(item.totals_then, language) or "—"
+        now = formatting.totals(item.totals_now, language) or "—"
+        settled = ""
+        if item.settled:
+            settled = " · settled since: " + common.markdown_text(
+                ", ".join(item.settled)
+            )
+        st.markdown(
+            f"**#{action_id}** {actions.TYPE_LABELS[action['type']]} · "
+            f"{common.markdown_text(action['customer_name'] or '')} "
+            f"({common.markdown_text(action['customer_number'])}) · planned "
+            f"{formatting.date(action['planned_for'], language)} · "
+            f"{actions.MODE_LABELS[action['mode']]}  \n"
+            f"Claimed {common.markdown_text(then)} → open now "
+            f"{common.markdown_text(now)}{settled}"
+        )
+        if action["mode"] == "confirm":
+            st.button(
+                "Carry out",
+                key=f"actions_carry_out_{action_id}",
+                type="primary",
+                on_click=_guarded,
+                args=(carry_out, action_id),
+            )
+
+
+def carry_out(action_id: int) -> None:
+    """The click: carry the action out once and say what happened."""
+    with common.cursor() as con:
+        outcome = actions.carry_out(con, action_id, export_dir())
+        describe(outcome)
+        if outcome.disputed_item_ids:
+            st.session_state[f"actions_disputed_{action_id}"] = True
+
+
+def describe(outcome: actions.Outcome) -> None:
+    if outcome.carried_out:
+        where = f" ({outcome.output.name})" if outcome.output else ""
+        dropped = (
+            f" Dropped, settled meanwhile: {', '.join(outcome.dropped)}."
+            if outcome.dropped
+            else ""
+        )
+        notify("success", f"Action {outcome.action_id} carried out{where}.{dropped}")
+    elif outcome.status == "failed":
+        notify("error", f"Action {outcome.action_id} failed: {outcome.error}")
+    elif outcome.status == "cancelled":
+        notify("info", f"Action {outcome.action_id} cancelled: {outcome.reason}")
+    else:
+        notify("info", outcome.reason or "Nothing was done.")
+
+
+def run_due(as_of: dt.date) -> None:
+    with common.cursor() as con:
+        report = actions.run_due(con, as_of, export_dir())
+    parts = [f"{len(report.carried_out)} carried out"]
+    if report.cancelled:
+        parts.append(f"{len(report.cancelled)} cancelled (items settled)")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed")
+    notify(
+        "error" if report.failed else "success",
+        "Due automatic actions: " + ", ".join(parts) + ".",
+    )
+
+
+# ---------------------------------------------------------------------------
+# The list
+
+
+def filter_bar() -> tuple[str, dict]:
+    view = st.segmented_control(
+        "Show",
+        list(VIEWS),
+        format_func=VIEWS.get,
+        default="all",
+        key="actions_view",
+        required=True,
+    )
+    with st.form("actions_filters", border=False):
+        with st.container(horizontal=True):
+            kind = st.selectbox(
+                "Type",
+                [None, *actions.TYPES],
+                format_func=lambda t: (
+                    "Any type" if t is None else actions.TYPE_LABELS[t]
+                ),
+                key="actions_type",
+            )
+            customer = st.text_input("Customer number", key="actions_customer")
+            start = st.date_input("Planned from", value=None, key="actions_from")
+            end = st.date_input("Planned to", value=None, key="actions_to")
+        st.form_submit_button("Filter")
+    filters = {
+        "type": kind,
+        "customer": customer.strip() or None,
+        "planned_from": start,
+        "planned_to": end,
+    }
+    return view or "all", filters
+
+
+def listed(con, view: str, filters: dict, as_of: dt.date) -> list[dict]:
+    if view == "due":
+        return actions.listing(con, status="planned", due_by=as_of, **filters)
+    status = None if view == "all" else view
+    return actions.listing(con, status=status, **filters)
+
+
+def actions_table(rows: list[dict]) -> int | None:
+    """The actions as a table; a click on a row returns its action id."""
+    if not rows:
+        st.caption("No action matches.")
+        return None
+    language = common.language()
+    frame = pd.DataFrame(
+        {
+            "Action": [r["action_id"] for r in rows],
+            "Customer": [
+                common.customer_label(r["customer_number"], r["customer_name"])
+                for r in rows
+            ],
+            "Type": [actions.TYPE_LABELS[r["type"]] for r in rows],
+            "Status": [status_label(r) for r in rows],
+            "Mode": [actions.MODE_LABELS[r["mode"]] for r in rows],
+            "Planned for": [r["planned_for"] for r in rows],
+            "Carried out": pd.to_datetime(
+                pd.Series([r["executed_at"] for r in rows], dtype="object")
+            ),
+            "Amount claimed": [amounts(r["totals"], language) for r in rows],
+            "Items": [r["items"] for r in rows],
+            "Subject": [r["rendered_subject"] for r in rows],
+            "Error or reason": [r["error"] or r["cancel_reason"] or "" for r in rows],
+        }
+    )
+    picked = st.dataframe(
+        frame,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="actions_table",
+        column_config={
+            "Action": st.column_config.NumberColumn("Action", format="%d"),
+            "Planned for": common.date_column("Planned for", language),
+            "Carried out": st.column_config.DatetimeColumn(
+                "Carried out", format="DD/MM/YYYY HH:mm"
+            ),
+            "Amount claimed": common.money_column("Amount claimed"),
+        },
+    )
+    positions = picked.selection.rows if picked else []
+    return rows[positions[0]]["action_id"] if positions else None
+
+
+def status_label(row: dict) -> str:
+    if row["is_due"]:
+        return "Due"
+    return actions.STATUS_LABELS[row["status"]]
+
+
+def amounts(totals: dict, language: str) -> str:
+    return formatting.totals(
+        {currency: t["amount_selected"] for currency, t in totals.items()}, language
+    )
+
+
+def open_picker(rows: list[dict], clicked: int | None) -> int | None:
+    """The action shown below: the row just clicked, or one picked by number."""
+    if clicked != st.session_state.get(LAST_CLICK):
+        st.session_state[LAST_CLICK] = clicked
+        if clicked is not None:
+            st.session_state["actions_open"] = clicked
+    numbers = [r["action_id"] for r in rows]
+    current = st.session_state.get("actions_open")
+    if current is not None and current not in numbers:
+        numbers = [current, *numbers]
+    if not numbers:
+        return None
+    labels = {r["action_id"]: r for r in rows}
+    return st.selectbox(
+        "Open action",
+        numbers,
+        index=None,
+        format_func=lambda n: _open_label(n, labels.get(n)),
+        key="actions_open",
+        placeholder="Click a row above, or choose an action",
+    )
+
+
+def _open_label(number: int, row: dict | None) -> str:
+    if row is None:
+        return f"#{number}"
+    return (
+        f"#{number} — {actions.TYPE_LABELS[row['type']]} — "
+        f"{common.customer_label(row['customer_number'], row['customer_name'])}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# One action
+
+
+def action_details(con, action_id: int, as_of: dt.date, key: str) -> None:
+    """An action with its items then and now, its text, its file and its events."""
+    shown = actions.show(con, action_id, as_of)
+    language = common.language()
+    prefix = f"{key}_{action_id}"
+    with st.container(border=True):
+        st.subheader(
+            f"Action #{action_id} — {actions.TYPE_LABELS[shown['type']]} — "
+            f"{actions.STATUS_LABELS[shown['status']]}"
+        )
+        summary(shown, language)
+        st.markdown(
+            f"**Items, at the action and at {formatting.date(as_of, language)}**"
+        )
+        items_table(shown["items"], language)
+        text_and_file(con, shown, prefix)
+        controls(con, shown, prefix)
+        with st.expander("History of the action"):
+            st.dataframe(
+                pd.DataFrame(shown["events"]).rename(
+                    columns={
+                        "happened_at": "When",
+                        "author": "Who",
+                        "event": "What",
+                        "detail": "Detail",
+                    }
+                ),
+                hide_index=True,
+            )
+
+
+def summary(shown: dict, language: str) -> None:
+    lines = [
+        f"**Customer:** {common.markdown_text(shown['customer_number'])}",
+        f"**Planned for:** {formatting.date(shown['planned_for'], language)} "
+        f"({actions.MODE_LABELS[shown['mode']].lower()})",
+        f"**Created:** {shown['created_at']:%Y-%m-%d %H:%M} by "
+        f"{common.markdown_text(shown['created_by'])}",
+    ]
+    if shown["executed_at"]:
+        lines.append(f"**Carried out:** {shown['executed_at']:%Y-%m-%d %H:%M}")
+    recipients = shown["recipients"]
+    if shown["type"] == "email" and recipients.to:
+        lines.append(
+            "**To:** " + common.markdown_text(", ".join(str(m) for m in recipients.to))
+        )
+    if recipients.cc:
+        lines.append(
+            "**Cc:** " + common.markdown_text(", ".join(str(m) for m in recipients.cc))
+        )
+    for currency, t in shown["totals"].items():
+        lines.append(
+            f"**Claimed ({currency}):** "
+            f"{formatting.money(t['amount_selected'], currency, language)} + "
+            f"penalties {formatting.money(t['penalties'], currency, language)} = "
+            f"{formatting.money(t['amount_including_penalties'], currency, language)}"
+        )
+    st.markdown("  \n".join(lines))
+    if shown["error"]:
+        st.error(f"Failed: {shown['error']}")
+    if shown["cancel_reason"]:
+        st.info(f"Cancelled: {shown['cancel_reason']}")
+
+
+def items_table(items: list[dict], language: str) -> None:
+    frame = pd.DataFrame(
+        {
+            "Document": [i["doc_number"] for i in items],
+            "Due date": [formatting.date(i["due_date"], language) for i in items],
+            "Open amount then": [
+                common.money_cell(i["open_amount_at_action"], i["currency"], language)
+                for i in items
+            ],
+            "Days late then": pd.array(
+                [i["days_late_at_action"] for i in items], dtype="Int64"
+            ),
+            "Penalty then": [
+                common.money_cell(i["penalty_at_action"], i["currency"], language)
+                for i in items
+            ],
+            "Open amount now": [
+                common.money_cell(i["open_amount_now"], i["currency"], language)
+                for i in items
+            ],
+            "Status now": [
+                qualification.LABELS.get(i["status_now"], i["status_now"] or "")
+                for i in items
+            ],
+            "Dropped": [i["dropped_reason"] or "" for i in items],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            name: common.money_column(name)
+            for name in ("Open amount then", "Penalty then", "Open amount now")
+        },
+    )
+
+
+def text_and_file(con, shown: dict, prefix: str) -> None:
+    with st.expander("Text of the action", expanded=False):
+        st.markdown(f"**{common.markdown_text(shown['rendered_subject'] or '')}**")
+        if shown["rendered_html"]:
+            st.html(shown["rendered_html"])
+        else:
+            st.text(shown["rendered_text"] or "")
+    found = actions.output(con, shown["action_id"])
+    if found:
+        name, data, mime = found
+        st.download_button(
+            f"Download {name}",
+            data,
+            file_name=name,
+            mime=mime,
+            key=f"{prefix}_download",
+            on_click="ignore",
+        )
+
+
+def controls(con, shown: dict, prefix: str) -> None:
+    """Reschedule, cancel, retry, carry out, resend, resolve disputes."""
+    action_id, status = shown["action_id"], shown["status"]
+    if status in ("planned", "failed"):
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            if status == "planned":
+                st.button(
+                    "Carry out now",
+                    key=f"{prefix}_carry_out",
+                    type="primary",
+                    on_click=_guarded,
+                    args=(carry_out, action_id),
+                )
+                st.date_input(
+                    "New date", value=shown["planned_for"], key=f"{prefix}_date"
+                )
+                st.button(
+                    "Reschedule",
+                    key=f"{prefix}_reschedule",
+                    on_click=_guarded,
+                    args=(_reschedule, action_id, f"{prefix}_date"),
+                )
+            else:
+                st.button(
+                    "Retry",
+                    key=f"{prefix}_retry",
+                    type="primary",
+                    on_click=_guarded,
+                    args=(_retry, action_id),
+                )
+            st.text_input("Reason to cancel", key=f"{prefix}_reason")
+            st.button(
+                "Cancel action",
+                key=f"{prefix}_cancel",
+                on_click=_guarded,
+                args=(_cancel, action_id, f"{prefix}_reason"),
+            )
+    if status == "done":
+        disputed = actions.disputed_items(con, action_id)
+        if disputed:
+            st.info(
+                f"{len(disputed)} item(s) of this action are disputed. Is the "
+                "dispute resolved?"
+            )
+            st.button(
+                "Mark dispute resolved",
+                key=f"{prefix}_resolved",
+                on_click=_guarded,
+                args=(_resolved, action_id),
+            )
+        confirm = st.checkbox(
+            "Send it again (recorded as a resend)", key=f"{prefix}_resend_ok"
+        )
+        st.button(
+            "Resend",
+            key=f"{prefix}_resend",
+            disabled=not confirm,
+            on_click=_guarded,
+            args=(_resend, action_id, f"{prefix}_resend_ok"),
+        )
+
+
+def _reschedule(action_id: int, date_key: str) -> None:
+    with common.cursor() as con:
+        actions.reschedule(con, action_id, st.session_state[date_key])
+    notify("success", f"Action {action_id} rescheduled.")
+
+
+def _retry(action_id: int) -> None:
+    with common.cursor() as con:
+        actions.retry(con, action_id)
+    notify("success", f"Action {action_id} is planned again.")
+
+
+def _cancel(action_id: int, reason_key: str) -> None:
+    with common.cursor() as con:
+        actions.cancel(con, action_id, st.session_state.get(reason_key, ""))
+    notify("success", f"Action {action_id} cancelled.")
+
+
+def _resend(action_id: int, confirm_key: str) -> None:
+    st.session_state[confirm_key] = False
+    with common.cursor() as con:
+        outcome = actions.resend(con, action_id, export_dir())
+    describe(outcome)
+
+
+def _resolved(action_id: int) -> None:
+    with common.cursor() as con:
+        count = actions.mark_dispute_resolved(con, action_id)
+    notify("success", f"{count} item(s) marked dispute resolved.")
+
+
+# ---------------------------------------------------------------------------
+# A customer's actions (used by the customer record)
+
+
+def history(con, customer_number: str, as_of: dt.date) -> None:
+    """A customer's actions, newest last; one click opens one."""
+    rows = actions.listing(con, customer=customer_number)
+    key = f"customer_actions_{customer_number}"
+    chosen = actions_table_for(rows, key)
+    if chosen is not None:
+        action_details(con, chosen, as_of, key=key)
+
+
+def actions_table_for(rows: list[dict], key: str) -> int | None:
+    if not rows:
+        st.caption("No action yet.")
+        return None
+    language = common.language()
+    picked = st.dataframe(
+        pd.DataFrame(
+            {
+                "Action": [r["action_id"] for r in rows],
+                "Type": [actions.TYPE_LABELS[r["type"]] for r in rows],
+                "Status": [status_label(r) for r in rows],
+                "Planned for": [r["planned_for"] for r in rows],
+                "Amount claimed": [amounts(r["totals"], language) for r in rows],
+                "Subject": [r["rendered_subject"] for r in rows],
+            }
+        ),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        column_config={"Amount claimed": common.money_column("Amount claimed")},
+    )
+    positions = picked.selection.rows if picked else []
+    return rows[positions[0]]["action_id"] if positions else None
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except DunningError as error:
+        common.show_error(error)

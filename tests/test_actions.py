@@ -1,0 +1,453 @@
+"""Actions from validation to output, carried out at most once.
+
+Two ledgers, each imported into a real workspace file:
+
+postes_C00077.csv (case 07), customer C00077 at the as-of date 2025-09-15:
+  FA-2025-0412 12 000.00 due 2025-05-20: 118 days late, interest 177.2548 (41 days
+      at 13.15 %) + 307.5781 (77 days at 12.15 %) = 484.8329 -> 484.83; indemnity
+      40.00; penalty 524.83
+  FA-2025-0671  2 400.00 due 2025-09-14: 1 day late, 2400 x 12.15 % / 365 =
+      0.7989 -> 0.80; indemnity 40.00; penalty 40.80
+  both: amount selected 14 400.00, interest 485.63, indemnity 80.00, penalties
+      565.63, including penalties 14 965.63
+
+echeancier_clients_cp1252.csv (case 01), customer C00012 at today 2026-02-15:
+  FA-2026-0041 1 234.56, FA-2026-0077 12 500.00, AV-2026-0003 -250.00 (credit note)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from dunning import actions, importing, penalties, qualification, store
+from dunning.errors import InvalidValue
+
+BODY = (
+    "Bonjour #contact_name,\n\n"
+    "Nous restons dans l'attente de #items_amount_selected.\n\n"
+    "#items_list_selected\n\nCordialement"
+)
+SUBJECT = "Relance #customer_name"
+
+
+def load(con, data_file, name: str, as_of: str | None = None, **options):
+    report = importing.import_file(
+        con,
+        data_file(name),
+        importing.Options(as_of=dt.date.fromisoformat(as_of) if as_of else None),
+        **options,
+    )
+    assert report.committed, report.errors
+    return report
+
+
+@pytest.fixture
+def c77(con, data_file):
+    """C00077's three items (case 07)."""
+    load(con, data_file, "postes_C00077.csv")
+    return con
+
+
+@pytest.fixture
+def c12(con, data_file):
+    """The five items of case 01, a dunning contact and a sender for C00012."""
+    load(con, data_file, "echeancier_clients_cp1252.csv", "2026-02-15")
+    con.execute(
+        "INSERT INTO contacts (customer_number, name, role, email) VALUES "
+        "('C00012', 'Caron, Julien', 'dunning', 'j.caron@boulangerie.example')"
+    )
+    store.set_setting(con, "sender.email", "relances@acme.example")
+    store.set_setting(con, "company.name", "Acme SAS")
+    return con
+
+
+def ids(con, customer: str, *docs: str) -> list[int]:
+    return penalties.item_ids(con, customer, docs)
+
+
+def letter(con, customer="C00012", docs=("FA-2026-0041", "FA-2026-0077"), **kw):
+    options = {"type": "letter", "mode": "auto", "planned_for": "2026-02-20"}
+    options.update(kw)
+    return actions.create(
+        con, customer, ids(con, customer, *docs), subject=SUBJECT, body=BODY, **options
+    )
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# ---------------------------------------------------------------------------
+# Creating
+
+
+def test_create_keeps_each_item_as_it_is_and_a_created_event(c77, monkeypatch):
+    monkeypatch.setenv("DUNNING_USER", "claire")
+    action_id = letter(
+        c77,
+        "C00077",
+        ("FA-2025-0412", "FA-2025-0671"),
+        as_of="2025-09-15",
+        planned_for="2025-09-20",
+    )
+    shown = actions.show(c77, action_id, dt.date(2025, 9, 15))
+    assert (shown["status"], shown["type"], shown["mode"]) == (
+        "planned",
+        "letter",
+        "auto",
+    )
+    assert shown["planned_for"] == dt.date(2025, 9, 20)
+    then = {
+        i["doc_number"]: (
+            i["open_amount_at_action"],
+            i["days_late_at_action"],
+            i["interest_at_action"],
+            i["indemnity_at_action"],
+            i["penalty_at_action"],
+        )
+        for i in shown["items"]
+    }
+    assert then == {
+        # 177.2548 + 307.5781 = 484.8329 -> 484.83; + 40.00 indemnity
+        "FA-2025-0412": (
+            Decimal("12000.00"),
+            118,
+            Decimal("484.83"),
+            Decimal("40.00"),
+            Decimal("524.83"),
+        ),
+        # 2400 x 0.1215 / 365 = 0.7989 -> 0.80; + 40.00 indemnity
+        "FA-2025-0671": (
+            Decimal("2400.00"),
+            1,
+            Decimal("0.80"),
+            Decimal("40.00"),
+            Decimal("40.80"),
+        ),
+    }
+    assert shown["totals"] == {
+        "EUR": {
+            "amount_selected": Decimal("14400.00"),  # 12000 + 2400
+            "interest": Decimal("485.63"),  # 484.83 + 0.80
+            "indemnity": Decimal("80.00"),  # 2 x 40
+            "penalties": Decimal("565.63"),  # 485.63 + 80
+            "amount_including_penalties": Decimal("14965.63"),  # 14400 + 565.63
+        }
+    }
+    assert "14 400,00" in shown["rendered_text"].replace("\u202f", " ")
+    assert [(e["event"], e["author"]) for e in shown["events"]] == [
+        ("created", "claire")
+    ]
+    assert shown["created_by"] == "claire"
+
+
+def test_create_refuses_while_something_blocks_and_stores_nothing(c12):
+    with pytest.raises(InvalidValue, match="cannot be validated"):
+        actions.create(
+            c12,
+            "C00012",
+            ids(c12, "C00012", "FA-2026-0041"),
+            "letter",
+            "Relance",
+            "Montant : #items_amount_selectd",  # unknown hashtag
+        )
+    with pytest.raises(InvalidValue, match="no items"):
+        actions.create(c12, "C00012", [], "letter", "Relance", BODY)
+    assert c12.execute("SELECT count(*) FROM actions").fetchone()[0] == 0
+    assert c12.execute("SELECT count(*) FROM action_items").fetchone()[0] == 0
+    assert c12.execute("SELECT count(*) FROM action_events").fetchone()[0] == 0
+
+
+def test_create_refuses_items_of_another_customer_and_bad_values(c12):
+    other = ids(c12, "C00027", "FA-2025-1198")
+    with pytest.raises(InvalidValue, match="not items of customer C00012"):
+        actions.create(c12, "C00012", other, "letter", "Relance", BODY)
+    with pytest.raises(InvalidValue, match="type 'fax'"):
+        actions.create(c12, "C00012", other, "fax", "Relance", BODY)
+    with pytest.raises(InvalidValue, match="mode"):
+        letter(c12, mode="sometimes")
+
+
+def test_email_needs_a_recipient(c12):
+    # C00031 has no contact at all: an email is refused, a letter is not.
+    items = ids(c12, "C00031", "FA-2026-0102")
+    with pytest.raises(InvalidValue, match="no contact with an email"):
+        actions.create(c12, "C00031", items, "email", "Relance", BODY)
+    assert actions.create(c12, "C00031", items, "letter", "Relance", BODY) == 1
+
+
+# ---------------------------------------------------------------------------
+# Changing
+
+
+def test_reschedule_cancel_retry_each_recorded_with_author(c12, tmp_path):
+    action_id = letter(c12)
+    actions.reschedule(c12, action_id, "2026-03-01", author="marc")
+    assert actions.get(c12, action_id)["planned_for"] == dt.date(2026, 3, 1)
+    with pytest.raises(InvalidValue, match="reason"):
+        actions.cancel(c12, action_id, "  ")
+    actions.cancel(c12, action_id, "Customer called: paying Friday", author="marc")
+    cancelled = actions.show(c12, action_id)
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["cancel_reason"] == "Customer called: paying Friday"
+    assert len(cancelled["items"]) == 2  # the record and its items stay
+    with pytest.raises(InvalidValue, match="cancelled"):
+        actions.retry(c12, action_id)
+    events = [(e["event"], e["author"], e["detail"]) for e in cancelled["events"]]
+    assert events[1:] == [
+        ("rescheduled", "marc", "from 2026-02-20 to 2026-03-01"),
+        ("cancelled", "marc", "Customer called: paying Friday"),
+    ]
+    # A cancelled action is never carried out.
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert not outcome.carried_out and files(tmp_path / "out") == []
+
+
+def test_failure_is_stored_and_retryable(c12, tmp_path):
+    store.set_setting(c12, "sender.email", "")  # no sender: the .eml cannot be built
+    action_id = letter(c12, type="email")
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert outcome.status == "failed" and "sender" in outcome.error
+    failed = actions.get(c12, action_id)
+    assert failed["status"] == "failed" and "sender" in failed["error"]
+    assert files(tmp_path / "out") == []
+
+    actions.retry(c12, action_id, "2026-02-16", author="marc")
+    assert actions.get(c12, action_id)["status"] == "planned"
+    store.set_setting(c12, "sender.email", "relances@acme.example")
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert outcome.carried_out and outcome.output.suffix == ".eml"
+    events = [e["event"] for e in actions.events(c12, action_id)]
+    assert events == ["created", "failed", "retried", "done"]
+    assert actions.get(c12, action_id)["attempts"] == 2
+
+
+# ---------------------------------------------------------------------------
+# At most once
+
+
+def test_carry_out_twice_writes_one_pdf(c12, tmp_path):
+    out = tmp_path / "out"
+    action_id = letter(c12)
+    first = actions.carry_out(c12, action_id, out)
+    second = actions.carry_out(c12, action_id, out)
+    assert first.carried_out and first.output.suffix == ".pdf"
+    assert not second.carried_out and second.status == "done"
+    assert files(out) == [first.output.name]
+    assert [e["event"] for e in actions.events(c12, action_id)] == ["created", "done"]
+
+
+def test_two_run_due_carry_out_once(c12, tmp_path):
+    out = tmp_path / "out"
+    action_id = letter(c12)
+    assert actions.run_due(c12, "2026-02-19", out).carried_out == []  # not due yet
+    first = actions.run_due(c12, "2026-02-20", out)
+    second = actions.run_due(c12, "2026-02-21", out)
+    assert first.carried_out == [action_id] and second.carried_out == []
+    assert len(files(out)) == 1
+
+
+def test_two_connections_racing_carry_out_once(tmp_path, data_file):
+    """Two connections to the same file, each in its own thread, as two sessions
+    of the app would be: exactly one claim wins."""
+    path = tmp_path / "race.duckdb"
+    first = store.connect(path)
+    load(first, data_file, "echeancier_clients_cp1252.csv")
+    action_id = letter(first)
+    second = store.connect(path)
+    out = tmp_path / "out"
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def run(connection):
+        cursor = connection.cursor()
+        start.wait()
+        outcomes.append(actions.carry_out(cursor, action_id, out))
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.carried_out for o in outcomes) == [False, True]
+    assert len(files(out)) == 1
+    done = [e for e in actions.events(first, action_id) if e["event"] == "done"]
+    assert len(done) == 1
+    first.close()
+    second.close()
+
+
+def test_a_claim_held_by_another_transaction_stops_a_second_run(c12, tmp_path):
+    """The second cursor finds the row changed by an open transaction: DuckDB
+    reports the conflict, and the run stops without output."""
+    action_id = letter(c12)
+    other = c12.cursor()
+    other.execute("BEGIN TRANSACTION")
+    other.execute(
+        "UPDATE actions SET status = 'running' WHERE action_id = ? "
+        "AND status = 'planned'",
+        [action_id],
+    )
+    outcome = actions.carry_out(c12.cursor(), action_id, tmp_path / "out")
+    other.execute("ROLLBACK")
+    assert not outcome.carried_out
+    assert files(tmp_path / "out") == []
+    assert actions.get(c12, action_id)["status"] == "planned"  # the other gave up
+
+
+def test_resend_is_explicit_and_recorded(c12, tmp_path):
+    out = tmp_path / "out"
+    action_id = letter(c12)
+    actions.carry_out(c12, action_id, out)
+    again = actions.resend(c12, action_id, out, author="marc")
+    assert again.carried_out and len(files(out)) == 2
+    assert [e["event"] for e in actions.events(c12, action_id)][-1] == "resent"
+    with pytest.raises(InvalidValue, match="only a done action"):
+        actions.resend(c12, letter(c12), out)
+
+
+# ---------------------------------------------------------------------------
+# Due actions and the items checked again
+
+
+def test_confirm_mode_waits_for_the_click(c12, tmp_path):
+    out = tmp_path / "out"
+    action_id = letter(c12, mode="confirm")
+    report = actions.run_due(c12, "2026-02-25", out)
+    assert report.carried_out == [] and files(out) == []
+    assert actions.get(c12, action_id)["status"] == "planned"
+    waiting = actions.due(c12, "2026-02-25")
+    assert [d.action["action_id"] for d in waiting] == [action_id]
+    assert waiting[0].totals_now == {"EUR": Decimal("13734.56")}  # 1234.56 + 12500
+    assert actions.carry_out(c12, action_id, out).carried_out
+    assert actions.due(c12, "2026-02-25") == []
+
+
+def test_auto_action_cancelled_when_a_later_import_shows_it_paid(
+    c12, data_file, tmp_path
+):
+    action_id = letter(c12)
+    # The next snapshot lists both invoices with nothing left to pay.
+    load(c12, data_file, "echeancier_C00012_paid.csv", "2026-02-18")
+    report = actions.run_due(c12, "2026-02-20", tmp_path / "out")
+    assert report.carried_out == []
+    assert report.cancelled == [(action_id, "All items were settled by 2026-02-20.")]
+    assert files(tmp_path / "out") == []
+    shown = actions.show(c12, action_id)
+    assert shown["status"] == "cancelled"
+    assert shown["cancel_reason"] == "All items were settled by 2026-02-20."
+    assert all(i["dropped_at"] is not None for i in shown["items"])
+
+
+def test_some_settled_carried_out_on_the_rest(c12, data_file, tmp_path):
+    action_id = letter(c12)
+    # The next snapshot no longer lists FA-2026-0041: it is closed as paid.
+    load(c12, data_file, "echeancier_C00012_partial.csv", "2026-02-18")
+    # Before the run, due() shows the new amounts.
+    waiting = actions.due(c12, "2026-02-20")[0]
+    assert waiting.settled == ("FA-2026-0041",)
+    assert waiting.totals_then == {"EUR": Decimal("13734.56")}  # 1234.56 + 12500
+    assert waiting.totals_now == {"EUR": Decimal("12500.00")}
+
+    report = actions.run_due(c12, "2026-02-20", tmp_path / "out")
+    assert report.carried_out == [action_id]
+    shown = actions.show(c12, action_id)
+    items = {i["doc_number"]: i for i in shown["items"]}
+    assert items["FA-2026-0041"]["dropped_reason"] == "settled by 2026-02-20"
+    assert items["FA-2026-0077"]["dropped_at"] is None
+    # Re-rendered on what is still open: 12 500,00 €, not 13 734,56 €.
+    text = shown["rendered_text"].replace("\u202f", " ").replace("\xa0", " ")
+    assert "12 500,00 €." in text and "13 734,56" not in text
+    assert shown["totals"]["EUR"]["amount_selected"] == Decimal("12500.00")
+    assert [e["event"] for e in shown["events"]] == ["created", "items_dropped", "done"]
+
+
+def test_action_items_keep_their_amounts_after_a_new_import(c12, data_file):
+    action_id = letter(c12)
+    load(c12, data_file, "echeancier_C00012_paid.csv", "2026-02-18")
+    shown = actions.show(c12, action_id, dt.date(2026, 2, 20))
+    assert [
+        (i["doc_number"], i["open_amount_at_action"], i["open_amount_now"])
+        for i in shown["items"]
+    ] == [
+        ("FA-2026-0041", Decimal("1234.56"), Decimal("0.00")),
+        ("FA-2026-0077", Decimal("12500.00"), Decimal("0.00")),
+    ]
+    stored = c12.execute(
+        "SELECT sum(open_amount) FROM action_items WHERE action_id = ?", [action_id]
+    ).fetchone()[0]
+    assert stored == Decimal("13734.56")  # 1234.56 + 12500.00, untouched
+
+
+def test_dry_run_writes_the_eml_and_changes_nothing(c12, tmp_path):
+    action_id = letter(c12, type="email")
+    report = actions.run_due(c12, "2026-02-20", tmp_path / "dry", dry_run=True)
+    assert report.carried_out == [action_id] and report.dry_run, report.failed
+    assert [p.suffix for p in report.outputs] == [".eml"]
+    assert actions.get(c12, action_id)["status"] == "planned"
+    assert [e["event"] for e in actions.events(c12, action_id)] == ["created"]
+    message = BytesParser(policy=policy.default).parsebytes(
+        report.outputs[0].read_bytes()
+    )
+    assert message["To"] == '"Caron, Julien" <j.caron@boulangerie.example>'
+
+
+def test_email_carried_out_as_eml_with_statement_attached(c12, tmp_path):
+    action_id = letter(c12, type="email", attach_statement=True)
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    message = BytesParser(policy=policy.default).parsebytes(outcome.output.read_bytes())
+    assert message["Message-ID"] == outcome.message_id
+    assert message["Subject"] == "Relance Boulangerie Lefèvre & Fils"
+    attachments = list(message.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [
+        "statement-C00012-2026-02-15.pdf"
+    ]
+    assert attachments[0].get_content().startswith(b"%PDF")
+    text = message.get_body(("plain",)).get_content()
+    assert "13 734,56" in text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+def test_sms_and_call_are_recorded_with_their_text(c12, tmp_path):
+    action_id = letter(c12, type="sms")
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert outcome.carried_out and outcome.output is None
+    done = actions.get(c12, action_id)
+    assert done["status"] == "done" and "13 734,56" in done["rendered_text"].replace(
+        "\u202f", " "
+    )
+
+
+def test_completing_an_action_on_disputed_items_offers_dispute_resolved(c12, tmp_path):
+    disputed = ids(c12, "C00012", "FA-2026-0041")
+    qualification.qualify(c12, disputed, "disputed", "2026-02-10", "Wrong price")
+    action_id = letter(c12, include_disputed=True)
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert outcome.disputed_item_ids == tuple(disputed)
+    assert actions.mark_dispute_resolved(c12, action_id, author="marc") == 1
+    status, author = c12.execute(
+        "SELECT status, status_author FROM items WHERE item_id = ?", disputed
+    ).fetchone()
+    assert (status, author) == ("dispute_resolved", "marc")
+    assert qualification.history(c12, disputed[0])[0]["action_id"] == action_id
+
+
+def test_listing_filters(c12):
+    first = letter(c12)
+    second = letter(c12, type="email", planned_for="2026-02-10")
+    actions.cancel(c12, first, "duplicate")
+    assert [r["action_id"] for r in actions.listing(c12)] == [second, first]
+    assert [r["action_id"] for r in actions.listing(c12, status="cancelled")] == [first]
+    assert [r["action_id"] for r in actions.listing(c12, type="email")] == [second]
+    due = actions.listing(c12, due_by=dt.date(2026, 2, 15))
+    assert [r["action_id"] for r in due] == [second]
+    assert due[0]["is_due"]
+    assert actions.listing(c12, customer="C00027") == []
+    with pytest.raises(InvalidValue, match="status"):
+        actions.listing(c12, status="lost")

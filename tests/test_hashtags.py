@@ -1,0 +1,335 @@
+"""Hashtags: every name of the catalogue on a small ledger, and how templates are read.
+
+The ledger, at the as-of date 2025-08-14 (fr_legal, indemnity on; ECB 3.15 % on
+1 Jan 2025, 2.15 % on 1 Jul 2025, so 13.15 % in H1 and 12.15 % in H2):
+  C1 Atelier Dupont (fr)
+    FA-1  1 000.00 due 2025-05-15: 91 days late; DESIGN 7's worked example:
+          46 d x 13.15 % + 45 d x 12.15 % on 1000 / 365 = 31.55, indemnity 40.00
+    FA-2    500.00 due 2025-09-30: not due
+    AV-1   -100.00 credit note
+    FA-3    200.00 due 2025-07-31: 14 days late, 200 x 12.15 % x 14 / 365 = 0.932
+          -> 0.93, indemnity 40.00
+  C2 Globex Ltd (en)
+    INV-1 1 000.00 USD due 2025-06-30: 45 days, 1000 x 12.15 % x 45 / 365 = 14.979
+          -> 14.98 USD, indemnity 40.00 EUR
+    INV-2   250.00 EUR due 2025-07-15: 30 days, 250 x 12.15 % x 30 / 365 = 2.496
+          -> 2.50 EUR, indemnity 40.00 EUR
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dunning import customers, hashtags, importing, store
+
+AS_OF = dt.date(2025, 8, 14)
+LEDGER = """\
+Code client;Raison sociale;Type pièce;N° pièce;Libellé;Date pièce;Date échéance;\
+Montant TTC;Reste dû;Devise
+C1;Atelier Dupont;Facture;FA-1;Maintenance mai;15/04/2025;15/05/2025;1 000,00;\
+1 000,00;EUR
+C1;Atelier Dupont;Facture;FA-2;Pièces;01/08/2025;30/09/2025;500,00;500,00;EUR
+C1;Atelier Dupont;Avoir;AV-1;Remise;01/06/2025;01/06/2025;-100,00;-100,00;EUR
+C1;Atelier Dupont;Facture;FA-3;Conseil;01/07/2025;31/07/2025;200,00;200,00;EUR
+C2;Globex Ltd;Facture;INV-1;Services;01/06/2025;30/06/2025;1 000,00;1 000,00;USD
+C2;Globex Ltd;Facture;INV-2;Support;01/07/2025;15/07/2025;250,00;250,00;EUR
+"""
+COMPANY = {
+    "company.name": "Recouvra SAS",
+    "company.address": "12 rue des Lilas\n69003 Lyon",
+    "company.iban": "FR76 3000 6000 0112 3456 7890 189",
+    "sender.name": "Julie Martin",
+    "sender.email": "relances@recouvra.example",
+    "sender.phone": "+33 4 72 00 00 00",
+}
+
+
+@pytest.fixture
+def ledger(con, tmp_path):
+    """The two customers above, with addresses, contacts and company settings."""
+    path = tmp_path / "ledger.csv"
+    path.write_text(LEDGER, encoding="utf-8")
+    report = importing.import_file(con, path, importing.Options())
+    assert report.committed and report.rows_loaded == 6, report.errors
+    customers.update(
+        con, "C1", {"address": "3 place Bellecour", "postal_code": "69002",
+                    "city": "Lyon", "country": "FR"}
+    )  # fmt: skip
+    customers.update(
+        con, "C2", {"language": "en", "address": "1 High Street",
+                    "postal_code": "EC1A 1BB", "city": "London", "country": "GB"}
+    )  # fmt: skip
+    con.execute(
+        "INSERT INTO contacts (customer_number, name, role, email) VALUES "
+        "('C1', 'Mme Claire Dupont', 'dunning', 'claire@dupont.example'), "
+        "('C2', 'Mr John Smith', 'billing', 'ap@globex.example')"
+    )
+    for key, value in COMPANY.items():
+        store.set_setting(con, key, value)
+    return con
+
+
+def ids(con, *docs: str) -> list[int]:
+    rows = con.execute(
+        "SELECT item_id FROM items WHERE doc_number IN (SELECT unnest(?))", [list(docs)]
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+# ---------------------------------------------------------------------------
+# The catalogue
+
+
+def test_the_catalogue_holds_every_hashtag_of_design_8():
+    design = [
+        "items_amount_selected",
+        "items_amount_selected_late_penalties",
+        "items_amount_selected_include_late_penalties",
+        "items_list_selected",
+        "items_list",
+        "items_list_overdue",
+        "items_list_not_due",
+        "items_amount_overdue",
+        "items_amount_late_penalties",
+        "items_amount_overdue_include_late_penalties",
+        "customer_name",
+        "customer_number",
+        "contact_name",
+        "customer_address",
+        "account_balance",
+        "items_count_selected",
+        "items_oldest_due_date",
+        "items_max_days_late",
+        "penalty_rate",
+        "as_of_date",
+        "today",
+        "action_date",
+        "company_name",
+        "company_address",
+        "company_iban",
+        "company_logo",
+        "sender_name",
+        "sender_email",
+        "sender_phone",
+    ]
+    assert sorted(hashtags.NAMES) == sorted(design)
+    for hashtag in hashtags.CATALOGUE.values():
+        assert hashtag.description.endswith(".") and len(hashtag.description) < 160
+
+
+# Selection FA-1 + AV-1 of C1; every value worked out from the ledger above.
+C1_VALUES = [
+    ("items_amount_selected", "900,00 €"),  # 1000.00 - 100.00
+    ("items_amount_selected_late_penalties", "71,55 €"),  # 31.55 + 40.00
+    ("items_amount_selected_include_late_penalties", "971,55 €"),  # 900 + 71.55
+    ("items_count_selected", 2),
+    ("items_oldest_due_date", "15/05/2025"),
+    ("items_max_days_late", 91),  # 2025-05-15 -> 2025-08-14
+    ("items_amount_overdue", "1 200,00 €"),  # FA-1 1000 + FA-3 200
+    ("items_amount_late_penalties", "112,48 €"),  # 71.55 + 0.93 + 40.00
+    ("items_amount_overdue_include_late_penalties", "1 312,48 €"),  # 1200 + 112.48
+    ("account_balance", "1 600,00 €"),  # 1000 + 500 - 100 + 200
+    ("customer_name", "Atelier Dupont"),
+    ("customer_number", "C1"),
+    ("contact_name", "Mme Claire Dupont"),  # the dunning contact
+    ("penalty_rate", "12,15 %"),  # ECB 2.15 % on 1 Jul 2025 + 10 points
+    ("as_of_date", "14/08/2025"),
+    ("today", "15/02/2026"),  # DUNNING_TODAY of the tests
+    ("action_date", "14/08/2025"),  # none given: the as-of date
+    ("company_name", "Recouvra SAS"),
+    ("company_iban", "FR76 3000 6000 0112 3456 7890 189"),
+    ("sender_name", "Julie Martin"),
+    ("sender_email", "relances@recouvra.example"),
+    ("sender_phone", "+33 4 72 00 00 00"),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), C1_VALUES, ids=[n for n, _ in C1_VALUES])
+def test_value_of_each_hashtag_in_french(ledger, name, expected):
+    values, warnings = hashtags.values(ledger, "C1", ids(ledger, "FA-1", "AV-1"), AS_OF)
+    assert values[name] == expected
+    assert warnings == []
+
+
+def test_addresses_have_a_text_and_an_html_form(ledger):
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1"), AS_OF)
+    assert values["customer_address"].text == "3 place Bellecour\n69002 Lyon\nFR"
+    assert (
+        values["customer_address"].html == "3 place Bellecour<br>\n69002 Lyon<br>\nFR"
+    )
+    assert str(values["company_address"]) == "12 rue des Lilas\n69003 Lyon"
+    assert values["company_logo"].text == ""  # no logo set: nothing, no warning
+
+
+def test_logo_is_an_image_in_html_only(ledger):
+    store.set_setting(ledger, "company.logo", "data:image/png;base64,iVBORw0KGgo=")
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1"), AS_OF)
+    logo = values["company_logo"]
+    assert logo.text == ""
+    assert logo.html.startswith('<img src="data:image/png;base64,iVBORw0KGgo="')
+
+
+def test_action_date_and_contact_can_be_given(ledger):
+    values, _ = hashtags.values(
+        ledger,
+        "C1",
+        ids(ledger, "FA-1"),
+        AS_OF,
+        action_date=dt.date(2025, 8, 20),
+        contact={"name": "M. Paul Dupont"},
+    )
+    assert values["action_date"] == "20/08/2025"
+    assert values["contact_name"] == "M. Paul Dupont"
+
+
+def test_selected_statement_as_aligned_text(ledger):
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1", "AV-1"), AS_OF)
+    lines = values["items_list_selected"].text.splitlines()
+    assert lines[0].split() == [
+        "Pièce", "Type", "Date", "Échéance", "Jours", "de", "retard", "Montant",
+        "Reste", "dû", "Pénalités", "Libellé",
+    ]  # fmt: skip
+    fa1 = next(line for line in lines if line.startswith("FA-1"))
+    av1 = next(line for line in lines if line.startswith("AV-1"))
+    assert fa1.split() == [
+        "FA-1", "Facture", "15/04/2025", "15/05/2025", "91", "1", "000,00", "€",
+        "1", "000,00", "€", "71,55", "€", "Maintenance", "mai",
+    ]  # fmt: skip
+    assert "Avoir" in av1 and "-100,00 €" in av1  # the credit note, negative
+    total = lines[-1]
+    assert total.startswith("Total EUR") and total.endswith("900,00 €    71,55 €")
+    # Columns line up: each amount ends where its heading's column ends.
+    open_end = lines[0].index("Reste dû") + len("Reste dû")
+    assert fa1[:open_end].endswith("1 000,00 €") and av1[:open_end].endswith(
+        "-100,00 €"
+    )
+
+
+def test_selected_statement_as_an_html_table(ledger):
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1", "AV-1"), AS_OF)
+    html = values["items_list_selected"].html
+    assert html.startswith('<table class="statement"') and html.endswith("</table>")
+    assert html.count("<tr>") == 4  # headings, two items, one total per currency
+    assert ">Total EUR</th>" in html and ">900,00 €</th>" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "documents"),
+    [
+        ("items_list", ["FA-1", "FA-3", "AV-1", "FA-2"]),  # every open item
+        ("items_list_overdue", ["FA-1", "FA-3"]),  # owed and past due
+        ("items_list_not_due", ["FA-2"]),  # owed, due 2025-09-30
+    ],
+)
+def test_account_statements(ledger, name, documents):
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1"), AS_OF)
+    lines = values[name].text.splitlines()[2:-2]
+    assert sorted(line.split()[0] for line in lines) == sorted(documents)
+
+
+def test_english_and_mixed_currencies(ledger):
+    values, warnings = hashtags.values(
+        ledger, "C2", ids(ledger, "INV-1", "INV-2"), AS_OF
+    )
+    # EUR 250.00 and USD 1000.00 side by side, never added together.
+    assert values["items_amount_selected"] == "€250.00; US$1,000.00"
+    # EUR: 2.50 + 40.00 + 40.00 (the USD invoice's indemnity is in euros); USD 14.98.
+    assert values["items_amount_selected_late_penalties"] == "€82.50; US$14.98"
+    assert values["items_amount_selected_include_late_penalties"] == (
+        "€332.50; US$1,014.98"
+    )
+    assert values["items_oldest_due_date"] == "30 Jun 2025"
+    assert values["as_of_date"] == "14 Aug 2025"
+    assert values["penalty_rate"] == "12.15%"
+    assert any("several currencies (EUR, USD)" in w for w in warnings)
+    inv1 = next(
+        line
+        for line in values["items_list_selected"].text.splitlines()
+        if line.startswith("INV-1")
+    )
+    assert "US$14.98 + €40.00" in inv1  # interest and indemnity, each its currency
+    assert "Total EUR" in values["items_list_selected"].text
+    assert "Total USD" in values["items_list_selected"].text
+
+
+def test_billing_contact_stands_in_with_a_warning(ledger):
+    values, warnings = hashtags.values(ledger, "C2", ids(ledger, "INV-2"), AS_OF)
+    assert values["contact_name"] == "Mr John Smith"
+    assert any("no dunning contact" in w for w in warnings)
+
+
+def test_empty_settings_are_warned_about(ledger):
+    store.set_setting(ledger, "company.iban", "")
+    values, warnings = hashtags.values(ledger, "C1", ids(ledger, "FA-1"), AS_OF)
+    assert values["company_iban"] == ""
+    assert any("company.iban is empty" in w for w in warnings)
+
+
+def test_penalties_off_give_zero_penalties(ledger):
+    customers.update(ledger, "C1", {"penalty_rule": "none"})
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1"), AS_OF)
+    assert values["items_amount_selected_late_penalties"] == "0,00 €"
+    assert values["items_amount_selected_include_late_penalties"] == "1 000,00 €"
+    assert values["penalty_rate"] == "0,00 %"
+
+
+def test_nothing_selected(ledger):
+    values, _ = hashtags.values(ledger, "C1", [], AS_OF)
+    assert values["items_amount_selected"] == "0,00 €"
+    assert values["items_count_selected"] == 0
+    assert values["items_list_selected"].text == "Aucune pièce."
+    assert values["account_balance"] == "1 600,00 €"
+
+
+# ---------------------------------------------------------------------------
+# Reading templates
+
+
+@pytest.mark.parametrize(
+    ("source", "used"),
+    [
+        (
+            "#items_amount_selected_late_penalties",
+            ["items_amount_selected_late_penalties"],
+        ),
+        ("#items_amount_selected, then", ["items_amount_selected"]),
+        ("(#customer_name)", ["customer_name"]),
+        ("#3 #fff page#top &#39; color:#fff", []),
+        ("page#customer_name", []),  # glued to a word: part of a link, not a hashtag
+        ("{% if #items_max_days_late > 60 %}x{% endif %}", ["items_max_days_late"]),
+        ("{# #customer_name #}", []),  # a Jinja comment
+        ("{% raw %}#customer_name{% endraw %}", []),
+    ],
+)
+def test_hashtags_are_read_whole(source, used):
+    assert list(hashtags.used(source)) == used
+
+
+def test_translation_to_jinja_keeps_everything_else():
+    source = "Dû : #items_amount_selected_late_penalties #3 #fff page#top\n{# #today #}"
+    assert hashtags.to_jinja(source) == (
+        "Dû : {{ items_amount_selected_late_penalties }} #3 #fff page#top\n{# #today #}"
+    )
+    assert hashtags.to_jinja("{% if #items_count_selected > 1 %}") == (
+        "{% if items_count_selected > 1 %}"
+    )
+
+
+def test_unknown_snake_case_names_are_reported_with_suggestions():
+    found = hashtags.unknown("Bonjour\nMontant : #items_amount_selectd\n#fff #total")
+    assert [(u.name, u.line) for u in found] == [("items_amount_selectd", 2)]
+    assert found[0].suggestions[0] == "items_amount_selected"
+    assert "Did you mean #items_amount_selected" in found[0].message()
+
+
+def test_replacing_is_one_pass():
+    # A value that looks like a hashtag is inserted as it is, never read again.
+    values = {"customer_name": "#items_amount_selected {{ 7*7 }}", "today": "x"}
+    assert hashtags.replace("#customer_name / #today", values) == (
+        "#items_amount_selected {{ 7*7 }} / x"
+    )
+    assert hashtags.replace("<#customer_name>", {"customer_name": "a&b"}, True) == (
+        "&lt;a&amp;b&gt;"
+    )

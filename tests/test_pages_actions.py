@@ -1,0 +1,254 @@
+"""The Actions page and the composer, driven with AppTest on a real workspace file.
+
+The workspace holds tests/data/echeancier_clients_cp1252.csv at the fixed today
+2026-02-15; C00012 owes FA-2026-0041 1 234.56 and FA-2026-0077 12 500.00, so an
+action on both claims 1 234.56 + 12 500.00 = 13 734.56 EUR.
+"""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as streamlit_app_test
+
+from dunning import actions, importing, penalties, store
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+TIMEOUT = 60
+BODY = "Bonjour,\n\nMerci de régler #items_amount_selected.\n\nCordialement"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch):
+    """Run app.py on every rerun, as the server does (see tests/test_pages.py)."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    real = streamlit_app_test.PagesManager
+
+    def navigation_pages(*args, **kwargs):
+        manager = real(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+        return manager
+
+    monkeypatch.setattr(streamlit_app_test, "PagesManager", navigation_pages)
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch) -> Path:
+    """The five items of case 01, a dunning contact and a sender for C00012."""
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DUNNING_DB", str(path))
+    ledger = tmp_path / "echeancier_clients_cp1252.csv"
+    shutil.copyfile(DATA / ledger.name, ledger)
+    con = store.connect(path)
+    assert importing.import_file(con, ledger, importing.Options()).rows_loaded == 5
+    con.execute(
+        "INSERT INTO contacts (customer_number, name, role, email) VALUES "
+        "('C00012', 'Caron, Julien', 'dunning', 'j.caron@boulangerie.example')"
+    )
+    store.set_setting(con, "sender.email", "relances@acme.example")
+    con.close()
+    return path
+
+
+def plan(path: Path, **options) -> int:
+    con = store.connect(path)
+    try:
+        items = penalties.item_ids(con, "C00012", ["FA-2026-0041", "FA-2026-0077"])
+        values = {"type": "letter", "mode": "confirm", "planned_for": "2026-02-15"}
+        values.update(options)
+        return actions.create(
+            con, "C00012", items, subject="Relance", body=BODY, **values
+        )
+    finally:
+        con.close()
+
+
+def status(path: Path, action_id: int) -> str:
+    """An action's status, read through the app's own connection."""
+    from pages import common
+
+    with common.connection().cursor() as con:
+        return actions.get(con, action_id)["status"]
+
+
+def actions_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/actions.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def spaced(text: str) -> str:
+    """Babel's French grouping uses no-break spaces; compare with plain ones."""
+    return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+def texts(at: AppTest) -> str:
+    return spaced(" ".join(m.value for m in at.markdown))
+
+
+def test_page_renders_with_no_action(workspace):
+    at = actions_page()
+    assert not at.error
+    assert "No planned action has reached its date." in [c.value for c in at.caption]
+
+
+def test_confirm_action_carried_out_once_on_click_even_from_two_sessions(workspace):
+    action_id = plan(workspace)
+    first, second = actions_page(), actions_page()
+    key = f"actions_carry_out_{action_id}"
+    assert "13 734,56 €" in texts(first)
+    button(first, key).click().run()
+    assert not first.exception
+    assert any("carried out" in s.value for s in first.success)
+    # The second session still shows the button it drew before: its click finds
+    # the action done and carries out nothing.
+    button(second, key).click().run()
+    assert any("not carried out again" in i.value for i in second.info)
+    assert status(workspace, action_id) == "done"
+    assert len(list((workspace.parent / "exports").iterdir())) == 1
+
+
+def test_run_due_carries_out_automatic_actions_only(workspace):
+    automatic = plan(workspace, mode="auto")
+    confirm = plan(workspace)
+    later = plan(workspace, mode="auto", planned_for="2026-03-01")
+    at = actions_page()
+    button(at, "actions_run_due").click().run()
+    assert not at.exception
+    assert any("1 carried out" in s.value for s in at.success)
+    assert status(workspace, automatic) == "done"
+    assert status(workspace, confirm) == "planned"
+    assert status(workspace, later) == "planned"
+
+
+def test_open_an_action_shows_items_then_and_now_and_cancel_it(workspace):
+    action_id = plan(workspace, planned_for="2026-03-01")
+    at = actions_page()
+    at.selectbox(key="actions_open").select(action_id).run()
+    assert not at.exception
+    assert any(f"Action #{action_id}" in h.value for h in at.subheader)
+    items = next(d.value for d in at.dataframe if "Document" in d.value.columns)
+    assert list(items["Document"]) == ["FA-2026-0041", "FA-2026-0077"]
+    then = [spaced(v) for v in items["Open amount then"]]
+    assert then == ["1 234,56 €", "12 500,00 €"]
+
+    button(at, f"actions_{action_id}_cancel").click().run()
+    assert any("Say why" in e.value for e in at.error)  # no reason given
+    at.text_input(key=f"actions_{action_id}_reason").input("Paid by phone").run()
+    button(at, f"actions_{action_id}_cancel").click().run()
+    assert status(workspace, action_id) == "cancelled"
+
+
+def test_failed_action_is_listed_and_retried(workspace):
+    con = store.connect(workspace)
+    store.set_setting(con, "sender.email", "")
+    con.close()
+    action_id = plan(workspace, type="email")
+    at = actions_page()
+    button(at, f"actions_carry_out_{action_id}").click().run()
+    assert any("failed" in e.value for e in at.error)
+    at.segmented_control(key="actions_view").set_value("failed").run()
+    assert list(at.dataframe[0].value["Action"]) == [action_id]
+    at.selectbox(key="actions_open").select(action_id).run()
+    button(at, f"actions_{action_id}_retry").click().run()
+    assert status(workspace, action_id) == "planned"
+
+
+# ---------------------------------------------------------------------------
+# The composer, on a tiny page of its own
+
+
+def composer_page(root: str, customer: str, item_ids: list[int]) -> None:
+    import sys
+
+    sys.path.insert(0, root)
+    from pages import common, composer
+
+    composer.composer(common.cursor(), customer, frozenset(item_ids))
+
+
+def composer_app(workspace: Path, customer: str, docs: list[str]) -> AppTest:
+    con = store.connect(workspace)
+    items = penalties.item_ids(con, customer, docs) if docs else []
+    con.close()
+    at = AppTest.from_function(
+        composer_page,
+        args=(str(ROOT), customer, items),
+        default_timeout=TIMEOUT,
+    ).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_composer_validates_then_carries_out_a_letter(workspace):
+    at = composer_app(workspace, "C00012", ["FA-2026-0041", "FA-2026-0077"])
+    key = "composer_C00012_"
+    at.selectbox(key=key + "type").select("letter").run()
+    at.text_input(key=key + "subject").input("Relance #customer_name").run()
+    at.text_area(key=key + "body").input(BODY).run()
+    assert not at.exception
+    assert any("Relance Boulangerie Lefèvre & Fils" in m.value for m in at.markdown)
+    button(at, key + "validate").click().run()
+    assert any("validated" in s.value for s in at.success)
+    con = store.connect(workspace, create=False)
+    [row] = actions.listing(con)
+    assert (row["type"], row["status"], row["items"]) == ("letter", "planned", 2)
+    # 1 234.56 + 12 500.00
+    assert row["totals"]["EUR"]["amount_selected"] == Decimal("13734.56")
+    con.close()
+    button(at, key + "carry_out").click().run()
+    assert any("carried out" in s.value for s in at.success)
+    assert [p.suffix for p in (workspace.parent / "exports").iterdir()] == [".pdf"]
+
+
+def test_composer_refuses_validation_while_a_hashtag_is_unknown(workspace):
+    at = composer_app(workspace, "C00012", ["FA-2026-0041"])
+    key = "composer_C00012_"
+    at.selectbox(key=key + "type").select("letter").run()
+    at.text_input(key=key + "subject").input("Relance").run()
+    at.text_area(key=key + "body").input("Reste : #items_amount_selectd").run()
+    assert any("items_amount_selectd" in e.value for e in at.error)
+    assert button(at, key + "validate").disabled
+
+
+def test_composer_email_without_contact_is_disabled_and_hashtags_insert(workspace):
+    at = composer_app(workspace, "C00031", ["FA-2026-0102"])
+    key = "composer_C00031_"
+    assert any("no contact with an email" in w.value for w in at.warning)
+    at.text_input(key=key + "subject").input("Relance").run()
+    at.selectbox(key=key + "hashtag").select("items_amount_selected").run()
+    button(at, key + "insert").click().run()
+    assert at.text_area(key=key + "body").value == "#items_amount_selected"
+    assert button(at, key + "validate").disabled
+
+
+def test_composer_starts_from_a_template(workspace):
+    at = composer_app(workspace, "C00012", ["FA-2026-0041"])
+    key = "composer_C00012_"
+    at.radio(key=key + "source").set_value("template").run()
+    at.selectbox(key=key + "template").select("relance-1-fr").run()
+    button(at, key + "use").click().run()
+    assert not at.exception
+    assert at.text_area(key=key + "body").value.strip()
+    assert at.text_input(key=key + "subject").value.strip()
