@@ -200,12 +200,32 @@ def build(
         for kind in ("customers", "contacts", "items"):
             _import(con, paths[kind], kind, as_of)
     store.set_setting(con, "workspace.demo", True)
+    _company(con)
     counts = {
         table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("customers", "contacts", "items")
     }
     log.info("demo workspace built at %s: %s", as_of, counts)
     return counts
+
+
+# The demo's own company, so that letters and emails print a sender; the domain is
+# reserved for examples (RFC 2606) and the IBAN is the published French example.
+DEMO_COMPANY = {
+    "company.name": "Démo Distribution SAS",
+    "company.address": "12 rue des Tanneurs\n69002 Lyon\nFrance",
+    "company.iban": "FR76 3000 6000 0112 3456 7890 189",
+    "sender.name": "Claire Martin",
+    "sender.email": "relances@demo-distribution.example",
+    "sender.phone": "+33 4 72 00 00 00",
+}
+
+
+def _company(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill the company and sender settings the user has left empty."""
+    for key, value in DEMO_COMPANY.items():
+        if not store.get_setting(con, key):
+            store.set_setting(con, key, value)
 
 
 def amount_text(value: Decimal) -> str:

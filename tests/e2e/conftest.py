@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -128,6 +128,32 @@ def server(tmp_path, server_env) -> Iterator[Server]:
     running = Server(
         tmp_path / "workspace.duckdb", tmp_path / "streamlit.log", server_env
     )
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_copy(tmp_path_factory) -> Callable[[Path], Path]:
+    """Copies of one demo workspace, built by the CLI on first use, so that a server
+    started on a copy skips the build."""
+    built = tmp_path_factory.mktemp("demo_workspace") / "workspace.duckdb"
+
+    def copy(target: Path) -> Path:
+        if not built.exists():
+            command = [sys.executable, "-m", "dunning", "demo", "--db", str(built)]
+            subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        shutil.copyfile(built, target)
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def fresh_server(tmp_path, demo_copy) -> Iterator[Server]:
+    """The app on the demo workspace, started for this test: no browser has asked it
+    for anything yet, so the test's first request is the process's first."""
+    workspace = demo_copy(tmp_path / "workspace.duckdb")
+    running = Server(workspace, tmp_path / "streamlit.log", {})
     yield running
     running.stop()
 
