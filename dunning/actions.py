@@ -18,16 +18,21 @@ ones, re-rendered, and the dropped ones are marked in action_items. The snapshot
 action_items never changes after validation, so an action always shows what it
 claimed beside what is open now.
 
-`deliver` chooses the output by type: letters become a PDF, emails an .eml file
-(issue 6 sends them by SMTP from the same message), SMS and call tasks are recorded
-with their text.
+`deliver` chooses the output by type: letters become a PDF; an email is sent by
+SMTP when sending is configured (`settings.smtp`) and kept as an .eml file beside
+the letters as its record, or only written as the .eml when it is not (and in a
+dry run); SMS and call tasks are recorded with their text. The event of the run
+says which. `letters_pdf` and `bundle` gather the output of several actions.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import logging
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,11 +44,14 @@ import duckdb
 from dunning import (
     clock,
     customers,
+    exporting,
     ledger,
     letters,
     money,
+    penalties,
     qualification,
     sending,
+    settings,
     store,
 )
 from dunning.errors import DunningError, InvalidValue, NotFound
@@ -95,6 +103,7 @@ class Outcome:
     reason: str | None = None
     error: str | None = None
     disputed_item_ids: tuple[int, ...] = ()
+    sent: bool = False  # an email handed to the SMTP server (not only written)
 
 
 @dataclass
@@ -105,11 +114,13 @@ class RunReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
     cancelled: list[tuple[int, str]] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)  # emails sent by SMTP
     dry_run: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "carried_out": self.carried_out,
+            "sent": self.sent,
             "failed": [{"action_id": i, "error": e} for i, e in self.failed],
             "cancelled": [{"action_id": i, "reason": r} for i, r in self.cancelled],
         }
@@ -135,10 +146,12 @@ class Check:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What carrying out produced: an export file, a message id, or neither."""
+    """What carrying out produced: an export file, a message id, or neither; for
+    an email, what the SMTP server accepted (None: written as .eml only)."""
 
     export_file: Path | None = None
     message_id: str | None = None
+    sent: sending.Sent | None = None
 
 
 def current_time() -> dt.datetime:
@@ -573,7 +586,14 @@ def resend(
         )
         _event(con, action_id, stamp, who, "resent", _output_detail(delivery))
     log.info("action %s resent", action_id)
-    return Outcome(action_id, "done", True, delivery.export_file, delivery.message_id)
+    return Outcome(
+        action_id,
+        "done",
+        True,
+        delivery.export_file,
+        delivery.message_id,
+        sent=delivery.sent is not None,
+    )
 
 
 def _claim(con, action_id: int, from_status: str, stamp: dt.datetime) -> bool:
@@ -624,6 +644,7 @@ def _run_claimed(
         delivery.message_id,
         dropped=tuple(item["doc_number"] for item in check.settled),
         disputed_item_ids=disputed_items(con, action_id),
+        sent=delivery.sent is not None,
     )
 
 
@@ -685,18 +706,43 @@ def deliver(
     rendered: Any,
     out_dir: Path,
     stamp: dt.datetime,
+    send: bool = True,
 ) -> Delivery:
-    """Produce an action's output by type: the PDF of a letter, the .eml of an
-    email (where issue 6 adds sending by SMTP), nothing for SMS and call tasks,
-    whose rendered text is their record."""
+    """Produce an action's output by type: the PDF of a letter; an email sent by
+    SMTP when sending is configured and `send` (not a dry run), its .eml kept as
+    the record, else only the .eml; nothing for SMS and call tasks, whose
+    rendered text is their record."""
     kind = action["type"]
     if kind in letters.LETTER_TYPES:
         return _letter(con, action, rendered, out_dir, stamp)
     if kind == "email":
-        message = email_message(con, action, rendered, stamp)
-        path = sending.write_eml(message, out_dir, output_name(action))
-        return Delivery(path, message["Message-ID"])
+        return _email(con, action, rendered, out_dir, stamp, send)
     return Delivery()
+
+
+def _email(con, action: dict, rendered, out_dir: Path, stamp, send: bool) -> Delivery:
+    """Write the .eml, then send the same message to the validated recipients.
+
+    The file is written first so that a sent message always has its record; a
+    sending that fails removes it again, and the action is stored as failed.
+    """
+    smtp = settings.smtp(con) if send else None
+    message = email_message(con, action, rendered, stamp)
+    path = sending.write_eml(message, out_dir, output_name(action))
+    if smtp is None or not smtp.configured:
+        return Delivery(path, message["Message-ID"])
+    chosen = _stored_recipients(action)
+    try:
+        sent = sending.send(smtp, message, sending.envelope(chosen.to, chosen.cc))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    log.info("action %s sent by SMTP", action["action_id"])
+    return Delivery(path, sent.message_id, sent)
+
+
+def _stored_recipients(action: dict) -> sending.Recipients:
+    return sending.Recipients.from_json(json.loads(action["recipients"] or "{}"))
 
 
 def _letter(con, action: dict, rendered, out_dir: Path, stamp) -> Delivery:
@@ -722,9 +768,11 @@ def letter_html(con, action: dict, rendered, letter_date: dt.date) -> str:
     )
 
 
-def email_message(con, action: dict, rendered, stamp: dt.datetime):
+def email_message(
+    con, action: dict, rendered, stamp: dt.datetime, message_id: str | None = None
+):
     """The email of an action, its statement attached when asked."""
-    chosen = sending.Recipients.from_json(json.loads(action["recipients"] or "{}"))
+    chosen = _stored_recipients(action)
     attachment = None
     if action["attach_statement"]:
         customer = customers.get(con, action["customer_number"])
@@ -745,6 +793,7 @@ def email_message(con, action: dict, rendered, stamp: dt.datetime):
         html=rendered.html,
         attachment=attachment,
         date=stamp,
+        message_id=message_id,
     )
 
 
@@ -838,7 +887,16 @@ def _path_text(path: Path | None) -> str | None:
 
 
 def _output_detail(delivery: Delivery) -> str | None:
-    return delivery.export_file.name if delivery.export_file else None
+    """The delivery record of the event: sent by SMTP (and to how many), or the
+    file written."""
+    name = delivery.export_file.name if delivery.export_file else None
+    sent = delivery.sent
+    if sent is None:
+        return f"written {name}" if name and name.endswith(".eml") else name
+    detail = f"sent by SMTP to {len(sent.recipients)} recipient(s), kept as {name}"
+    if sent.refused:
+        detail += f"; refused by the server: {', '.join(sent.refused)}"
+    return detail
 
 
 # ---------------------------------------------------------------------------
@@ -914,6 +972,8 @@ def run_due(
         if outcome.carried_out:
             report.carried_out.append(action_id)
             report.outputs.extend([outcome.output] if outcome.output else [])
+            if outcome.sent:
+                report.sent.append(action_id)
         elif outcome.status == "failed":
             report.failed.append((action_id, outcome.error or ""))
         elif outcome.status == "cancelled":
@@ -931,7 +991,7 @@ def _dry_run(con, action, out_dir: Path, stamp, day, report: RunReport) -> None:
             report.cancelled.append((action_id, _settled_reason(check)))
             return
         rendered, _ = _final_rendering(con, action, check)
-        delivery = deliver(con, action, rendered, out_dir, stamp)
+        delivery = deliver(con, action, rendered, out_dir, stamp, send=False)
     except Exception as error:
         report.failed.append((action_id, _error_text(error)))
         return
@@ -999,6 +1059,14 @@ def show(
     )
     action["items"] = _items(con, action_id, as_of or clock.today())
     action["events"] = events(con, action_id)
+    action["delivery"] = next(
+        (
+            e["detail"]
+            for e in reversed(action["events"])
+            if e["event"] in ("done", "resent") and e["detail"]
+        ),
+        None,
+    )
     return action
 
 
@@ -1092,6 +1160,232 @@ def output(
         return None
     mime = "application/pdf" if path.suffix == ".pdf" else "message/rfc822"
     return path.name, data, mime
+
+
+# ---------------------------------------------------------------------------
+# Several actions at once: merged letters, a ZIP with a summary
+
+BUNDLE_SUMMARY = "summary.csv"
+SUMMARY_COLUMNS = (
+    "action_id",
+    "customer_number",
+    "customer_name",
+    "type",
+    "status",
+    "planned_for",
+    "executed_at",
+    "currency",
+    "amount_selected",
+    "penalties",
+    "amount_including_penalties",
+    "file_name",
+)
+
+
+def letters_pdf(con: duckdb.DuckDBPyConnection, action_ids: Iterable[int]) -> bytes:
+    """The letters of these actions merged into one PDF, in the order given: each
+    one's PDF file, or the letter made again from its stored rendering."""
+    chosen = [get(con, action_id) for action_id in dict.fromkeys(action_ids)]
+    found = [a for a in chosen if a["type"] in letters.LETTER_TYPES]
+    if not found:
+        raise InvalidValue(
+            "None of the chosen actions is a letter: choose letters, letters with "
+            "acknowledgement of receipt or formal notices."
+        )
+    return letters.merge(_output_file(con, action)[1] for action in found)
+
+
+def bundle(con: duckdb.DuckDBPyConnection, action_ids: Iterable[int]) -> bytes:
+    """A ZIP of these actions: one PDF, .eml (or .txt for an SMS or a call task)
+    each, and summary.csv with one row per action and currency."""
+    chosen = [get(con, action_id) for action_id in dict.fromkeys(action_ids)]
+    if not chosen:
+        raise InvalidValue("Choose at least one action to put in the ZIP.")
+    names = dict(
+        con.execute(
+            "SELECT customer_number, name FROM customers "
+            "WHERE customer_number IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted({a["customer_number"] for a in chosen})],
+        ).fetchall()
+    )
+    buffer = io.BytesIO()
+    rows: list[list[Any]] = []
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        taken: set[str] = set()
+        for action in chosen:
+            name, data = _output_file(con, action)
+            name = _unique(name, taken)
+            archive.writestr(name, data)
+            totals = totals_from_json(action["totals"]) or {"": {}}
+            for currency, figures in totals.items():
+                rows.append(_summary_row(action, names, currency, figures, name))
+        archive.writestr(BUNDLE_SUMMARY, _summary_csv(rows))
+    return buffer.getvalue()
+
+
+def _output_file(con, action: dict) -> tuple[str, bytes]:
+    """An action's output for a batch: its export file when it is still there,
+    else made again from what the action stored (subject, text, items)."""
+    path = Path(action["export_file"]) if action["export_file"] else None
+    if path is not None:
+        try:
+            return path.name, path.read_bytes()
+        except OSError:
+            log.info("action %s: export file gone, made again", action["action_id"])
+    stored = stored_rendering(con, action)
+    day = (action["executed_at"] or action["created_at"]).date()
+    kind = action["type"]
+    if kind in letters.LETTER_TYPES:
+        html = letter_html(con, action, stored, day)
+        return f"{output_name(action)}.pdf", letters.pdf(html)
+    if kind == "email":
+        stamp = action["executed_at"] or action["created_at"]
+        message = email_message(con, action, stored, stamp, action["message_id"])
+        return f"{output_name(action)}.eml", message.as_bytes()
+    text = f"{stored.subject}\n\n{stored.text}".strip() + "\n"
+    return f"{output_name(action)}.txt", text.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An action's rendering as it keeps it, shaped as a preview."""
+
+    subject: str
+    text: str
+    html: str
+    assessment: penalties.Assessment
+
+
+def stored_rendering(con: duckdb.DuckDBPyConnection, action: dict) -> Stored:
+    """The subject, text and HTML the action stored, with its items' figures.
+
+    The figures are the snapshot taken at validation, unless the run re-rendered
+    the action at a later date (items settled or amounts changed meanwhile):
+    then they are assessed again at that date on the items it kept, as the run did.
+    """
+    day = action["run_as_of"] or action["as_of"]
+    kept = [i for i in _items(con, action["action_id"], day) if i["dropped_at"] is None]
+    if day != action["as_of"]:
+        assessment = penalties.assess(
+            con,
+            action["customer_number"],
+            day,
+            [i["item_id"] for i in kept],
+            include_disputed=action["include_disputed"],
+        )
+    else:
+        assessment = _snapshot_assessment(con, action, kept)
+    return Stored(
+        action["rendered_subject"] or action["subject"],
+        action["rendered_text"] or "",
+        action["rendered_html"] or "",
+        assessment,
+    )
+
+
+def _snapshot_assessment(con, action: dict, kept: list[dict]) -> penalties.Assessment:
+    """The assessment an action stored in action_items and its totals."""
+    rows = con.execute(
+        "SELECT item_id, issue_date, amount, reference FROM items "
+        "WHERE item_id IN (SELECT unnest(?::BIGINT[]))",
+        [[i["item_id"] for i in kept]],
+    ).fetchall()
+    originals = {row[0]: row[1:] for row in rows}
+    items = tuple(_snapshot_item(action, i, originals.get(i["item_id"])) for i in kept)
+    totals = {
+        currency: penalties.Totals(**{key: values[key] for key in TOTAL_KEYS})
+        for currency, values in totals_from_json(action["totals"]).items()
+    }
+    return penalties.Assessment(
+        customer_number=action["customer_number"],
+        as_of=action["as_of"],
+        rule="",
+        rate_note="",
+        items=items,
+        totals=totals,
+        warnings=(),
+    )
+
+
+def _snapshot_item(action: dict, item: dict, original) -> penalties.ItemPenalty:
+    """One action item as stored; issue date, amount and reference from the item."""
+    issue_date, amount, reference = original or (
+        None,
+        item["open_amount_at_action"],
+        None,
+    )
+    return penalties.ItemPenalty(
+        item_id=item["item_id"],
+        customer_number=action["customer_number"],
+        doc_number=item["doc_number"],
+        doc_type=item["doc_type"],
+        currency=item["currency"],
+        issue_date=issue_date,
+        due_date=item["due_date"],
+        days_late=item["days_late_at_action"],
+        amount=amount,
+        open_amount=item["open_amount_at_action"],
+        status=item["status_now"] or "open",
+        reference=reference,
+        interest=item["interest_at_action"],
+        indemnity=item["indemnity_at_action"],
+        indemnity_currency=item["indemnity_currency"],
+        penalty=item["penalty_at_action"],
+        periods=(),
+        note=None,
+    )
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """A file name not yet used in the ZIP: name, name-2, name-3 ..."""
+    stem, dot, suffix = name.rpartition(".")
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate = f"{stem}-{number}{dot}{suffix}"
+        number += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _summary_row(action, names, currency: str, figures: dict, file_name: str):
+    return [
+        action["action_id"],
+        action["customer_number"],
+        names.get(action["customer_number"]) or "",
+        action["type"],
+        action["status"],
+        action["planned_for"],
+        action["executed_at"],
+        currency,
+        figures.get("amount_selected"),
+        figures.get("penalties"),
+        figures.get("amount_including_penalties"),
+        file_name,
+    ]
+
+
+def _summary_csv(rows: Iterable[Sequence[Any]]) -> bytes:
+    """The summary as dunning.exporting writes a statement: UTF-8 with a BOM, dot
+    decimals, ISO dates, text cells that look like formulas neutralised."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(SUMMARY_COLUMNS)
+    writer.writerows([_summary_cell(value) for value in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _summary_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return money.as_text(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return exporting.neutralised(value)
+    return value
 
 
 # ---------------------------------------------------------------------------

@@ -763,6 +763,8 @@ def _run_due(args) -> int:
         return 0
     verb = "would be carried out" if args.dry_run else "carried out"
     print(f"{len(report.carried_out)} action(s) {verb}: {report.carried_out}")
+    if report.sent:
+        print(f"  {len(report.sent)} email(s) sent by SMTP: {report.sent}")
     for action_id, reason in report.cancelled:
         print(f"  action {action_id} cancelled: {reason}")
     for action_id, error in report.failed:

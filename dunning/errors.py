@@ -53,3 +53,9 @@ class InvalidValue(DunningError):
     """A value given by the user (option, filter, setting) is not acceptable."""
 
     title = "Invalid value"
+
+
+class SendingFailed(DunningError):
+    """An email could not be handed to the SMTP server."""
+
+    title = "Email not sent"

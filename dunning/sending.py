@@ -8,8 +8,14 @@ when it writes a header, CVE-2024-6923), and addresses validated one by one. Mai
 are built with `email.headerregistry.Address`, which quotes a display name, so
 "Caron, Julien" stays one mailbox. The finished message is parsed back and compared
 with the recipients it was built for: a header that does not survive the round trip
-refuses the message. Sending through SMTP (issue 6) takes the same message and the
-same validated recipient list as its envelope.
+refuses the message.
+
+Sending goes through `smtplib` with the connection of `settings.smtp` (security none,
+STARTTLS or SSL with the system's trusted certificates, a login when a user is set).
+The envelope recipients are the validated To and Cc list the message was built
+from, never read back from its header text. Every library or network error becomes
+one `SendingFailed` sentence naming the server and what failed; it never holds the
+password or the body.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import html as html_lib
-import os
+import logging
 import re
+import smtplib
+import socket
+import ssl
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,8 +40,10 @@ from typing import NamedTuple
 
 import duckdb
 
-from dunning import customers, store
-from dunning.errors import InvalidValue
+from dunning import customers, exporting, settings, store
+from dunning.errors import InvalidValue, SendingFailed
+
+log = logging.getLogger(__name__)
 
 # A bare addr-spec: one @, a dotted domain, nothing a header could be split on.
 _ADDRESS = re.compile(
@@ -49,6 +60,13 @@ _MAILBOX = re.compile(
 )
 ROLE_ORDER = ("dunning", "billing")
 MAX_FILE_NAME = 80
+# Seconds to wait for the SMTP server at each step before giving up.
+SMTP_TIMEOUT = 30
+# Statement files of the selected items, by suffix, with their MIME type.
+STATEMENT_FORMATS = {
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 class Mailbox(NamedTuple):
@@ -223,9 +241,10 @@ def _contact_mailboxes(contact: dict) -> tuple[Mailbox, ...]:
 
 
 def sender(con: duckdb.DuckDBPyConnection) -> Mailbox:
-    """Who the email comes from: DUNNING_SMTP_FROM, else the sender setting."""
+    """Who the email comes from: the SMTP From address (DUNNING_SMTP_FROM, the
+    secrets file or the workspace, DESIGN 15), else the sender setting."""
     values = store.settings(con)
-    email_address = os.environ.get("DUNNING_SMTP_FROM") or values.get("sender.email")
+    email_address = settings.smtp(con).sender or values.get("sender.email")
     if not email_address:
         raise InvalidValue(
             "No sender email address is set: fill in the sender email in the "
@@ -247,12 +266,12 @@ def build_message(
     text: str,
     html: str | None = None,
     cc: Sequence[Mailbox] = (),
-    attachment: Attachment | None = None,
+    attachment: Attachment | Sequence[Attachment] | None = None,
     date: dt.datetime | None = None,
     message_id: str | None = None,
 ) -> EmailMessage:
     """A standards-compliant message: plain text and HTML alternatives, the
-    attachment if any, every header checked and the result verified."""
+    attachments if any, every header checked and the result verified."""
     # Every header value is checked before it reaches the message.
     from_box = mailbox("sender", sender.name, sender.email)
     to_boxes = tuple(mailbox("To", m.name, m.email) for m in to)
@@ -284,13 +303,15 @@ def build_message(
         message.add_alternative(
             html_document(html, clean_subject), subtype="html", cte="quoted-printable"
         )
-    if attachment is not None:
-        maintype, _, subtype = attachment.mime_type.partition("/")
+    if isinstance(attachment, Attachment):
+        attachment = (attachment,)
+    for attached in attachment or ():
+        maintype, _, subtype = attached.mime_type.partition("/")
         message.add_attachment(
-            attachment.data,
+            attached.data,
             maintype=maintype,
             subtype=subtype,
-            filename=file_name(attachment.file_name),
+            filename=file_name(attached.file_name),
         )
     _verify(message, from_box, to_boxes, cc_boxes)
     return message
@@ -384,3 +405,207 @@ def unused_path(folder: Path, name: str) -> Path:
         path = folder / f"{stem}-{number}{suffix}"
         number += 1
     return path
+
+
+# ---------------------------------------------------------------------------
+# Statements as spreadsheets
+
+
+def statement_file(
+    con: duckdb.DuckDBPyConnection,
+    item_ids: Iterable[int],
+    as_of: dt.date,
+    suffix: str,
+) -> bytes:
+    """The selected items open at the as-of date as a .csv or .xlsx statement,
+    formula-looking cells neutralised (dunning.exporting)."""
+    if suffix not in STATEMENT_FORMATS:
+        raise InvalidValue(
+            f"A statement is written as {' or '.join(STATEMENT_FORMATS)}, not "
+            f"{suffix!r}."
+        )
+    return exporting.WRITERS[suffix](exporting.basket_rows(con, item_ids, as_of))
+
+
+def statement_name(customer_number: str, as_of: dt.date, suffix: str) -> str:
+    """The file name of a customer's statement at the as-of date."""
+    return file_name(f"statement-{customer_number}-{as_of.isoformat()}{suffix}")
+
+
+# ---------------------------------------------------------------------------
+# Sending
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the SMTP server accepted: the message id, the envelope recipients,
+    and those it refused while accepting others."""
+
+    message_id: str
+    recipients: tuple[str, ...]
+    refused: tuple[str, ...] = ()
+
+
+def envelope(to: Iterable[Mailbox], cc: Iterable[Mailbox] = ()) -> tuple[str, ...]:
+    """The envelope recipients: the To and Cc addresses as validated, once each."""
+    found: dict[str, str] = {}
+    for box in (*to, *cc):
+        checked = address("recipient address", box.email)
+        found.setdefault(checked.lower(), checked)
+    return tuple(found.values())
+
+
+def send(
+    smtp: settings.Smtp,
+    message: EmailMessage,
+    recipients: Sequence[str],
+) -> Sent:
+    """Hand one message to the SMTP server, for exactly these recipients.
+
+    `recipients` is the validated list the message was built for; the message's
+    own To and Cc header text is never used as the envelope.
+    """
+    if not smtp.configured:
+        raise SendingFailed(
+            "Sending by email is not configured: give the SMTP host and From "
+            "address in the settings or set DUNNING_SMTP_HOST and DUNNING_SMTP_FROM."
+        )
+    rcpt = tuple(address("recipient address", r) for r in recipients)
+    if not rcpt:
+        raise SendingFailed("The message has no recipient: nothing was sent.")
+    mail_from = address("SMTP From address", smtp.sender)
+    server = f"{smtp.host}:{smtp.port}"
+    step = "connect"
+    try:
+        with _connect(smtp) as client:
+            if smtp.security == "starttls":
+                step = "starttls"
+                _starttls(client, server)
+            if smtp.user:
+                step = "login"
+                client.login(smtp.user, smtp.password)
+            step = "send"
+            refused = client.send_message(
+                message, from_addr=mail_from, to_addrs=list(rcpt)
+            )
+    except SendingFailed:
+        raise
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as error:
+        log.warning("sending failed at %s (%s)", step, type(error).__name__)
+        raise SendingFailed(_failure(error, smtp, server, step)) from error
+    return Sent(
+        str(message["Message-ID"]),
+        tuple(r for r in rcpt if r not in refused),
+        tuple(sorted(refused)),
+    )
+
+
+def _connect(smtp: settings.Smtp) -> smtplib.SMTP:
+    """An open connection: plain, or TLS from the first byte for security ssl."""
+    if smtp.security == "ssl":
+        return smtplib.SMTP_SSL(
+            smtp.host,
+            smtp.port,
+            timeout=SMTP_TIMEOUT,
+            context=ssl.create_default_context(),
+        )
+    return smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT)
+
+
+def _starttls(client: smtplib.SMTP, server: str) -> None:
+    """Switch to TLS, or stop: security starttls never falls back to plain text."""
+    client.ehlo()
+    if not client.has_extn("starttls"):
+        raise SendingFailed(
+            f"The SMTP server {server} does not offer STARTTLS, which the security "
+            "setting asks for: nothing was sent. Choose the security the server "
+            "supports (ssl, or none for a local relay) or another port."
+        )
+    client.starttls(context=ssl.create_default_context())
+    client.ehlo()
+
+
+def _failure(error: BaseException, smtp: settings.Smtp, server: str, step: str) -> str:
+    """One sentence a user can act on: the server, what failed, what to check."""
+    head = f"Sending to the SMTP server {server} failed"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        text = (
+            f"{head}: the login of user {smtp.user!r} was refused "
+            f"({_reply(error, smtp)}). Check DUNNING_SMTP_USER and "
+            "DUNNING_SMTP_PASSWORD (or the secrets file)."
+        )
+    elif isinstance(error, smtplib.SMTPNotSupportedError) and step == "login":
+        text = (
+            f"{head}: the server does not offer a login (AUTH) on this connection. "
+            "Remove the SMTP user, or choose starttls or ssl security."
+        )
+    elif isinstance(error, smtplib.SMTPRecipientsRefused):
+        refused = ", ".join(
+            f"{rcpt} ({_reply_of(code, reply, smtp)})"
+            for rcpt, (code, reply) in sorted(error.recipients.items())
+        )
+        text = f"{head}: every recipient was refused: {refused}."
+    elif isinstance(error, smtplib.SMTPSenderRefused):
+        text = (
+            f"{head}: the sender address {error.sender!r} was refused "
+            f"({_reply_of(error.smtp_code, error.smtp_error, smtp)}). Check the "
+            "From address (DUNNING_SMTP_FROM)."
+        )
+    elif isinstance(error, smtplib.SMTPDataError):
+        text = f"{head}: the message was refused ({_reply(error, smtp)})."
+    elif isinstance(error, smtplib.SMTPServerDisconnected):
+        text = f"{head}: the server closed the connection during {step}."
+    elif isinstance(error, smtplib.SMTPResponseException):
+        text = f"{head} during {step}: {_reply(error, smtp)}."
+    elif isinstance(error, ssl.SSLCertVerificationError):
+        text = (
+            f"{head}: its TLS certificate is not trusted ({error.verify_message}). "
+            "Check the host name."
+        )
+    elif isinstance(error, ssl.SSLError):
+        text = (
+            f"{head}: the TLS handshake failed ({error.reason or error}). Check "
+            "that the security setting (ssl or starttls) matches the port."
+        )
+    elif isinstance(error, ConnectionRefusedError):
+        text = f"{head}: the connection was refused. Check the host and port."
+    elif isinstance(error, socket.gaierror):
+        text = f"{head}: the host {smtp.host!r} was not found."
+    elif isinstance(error, TimeoutError):
+        text = f"{head}: no answer within {SMTP_TIMEOUT} seconds during {step}."
+    else:
+        text = f"{head} during {step}: {type(error).__name__}: {error}."
+    return _without_secret(text, smtp.password)
+
+
+def _reply(error: smtplib.SMTPResponseException, smtp: settings.Smtp) -> str:
+    return _reply_of(error.smtp_code, error.smtp_error, smtp)
+
+
+def _reply_of(code: int, reply: bytes | str, smtp: settings.Smtp) -> str:
+    """The server's answer, short and on one line."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    text = " ".join(str(text).split())[:200]
+    return _without_secret(f"{code} {text}".strip(), smtp.password)
+
+
+def _without_secret(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def send_test(con: duckdb.DuckDBPyConnection, to: str) -> Sent:
+    """Send a short test email to one address with the SMTP settings in force."""
+    smtp = settings.smtp(con)
+    recipient = address("test recipient", to)
+    from_box = sender(con)
+    company = settings.company(con).name or "Dunning workspace"
+    message = build_message(
+        sender=from_box,
+        to=[Mailbox("", recipient)],
+        subject=f"Test email from {company}",
+        text=(
+            "This is a test email sent from the dunning workspace settings.\n"
+            f"It went through {smtp.host}:{smtp.port} ({smtp.security}).\n"
+        ),
+    )
+    return send(smtp, message, [recipient])

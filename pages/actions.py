@@ -1,5 +1,6 @@
 """Actions: planned, due, done, failed and cancelled actions; carry out, reschedule,
-cancel, retry; one click opens an action with its items then and now.
+cancel, retry; ticking a row opens an action with its items then and now, and the
+ticked actions can be downloaded together (their letters in one PDF, or a ZIP).
 
 Every change happens in an on_click callback that calls `dunning.actions`, which
 claims an action with one guarded state change: a double click, a rerun or a second
@@ -10,12 +11,13 @@ the customer record, so both places show an action the same way.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from dunning import actions, formatting, qualification
+from dunning import actions, formatting, letters, qualification
 from dunning.errors import DunningError
 from pages import common
 
@@ -29,6 +31,7 @@ VIEWS = {
 }
 NOTICE = "actions_notice"
 LAST_CLICK = "actions_last_click"
+TICKED = "actions_ticked"
 
 
 def export_dir() -> Path:
@@ -48,7 +51,9 @@ def main() -> None:
     # Every action, filtered; one click on a row opens it below.
     view, filters = filter_bar()
     rows = listed(con, view, filters, as_of)
-    opened = open_picker(rows, actions_table(rows))
+    ticked = actions_table(rows)
+    batch_section(con, rows, ticked)
+    opened = open_picker(rows, newly_ticked(ticked))
     if opened is not None:
         action_details(con, opened, as_of, key="actions")
 
@@ -148,7 +153,8 @@ def describe(outcome: actions.Outcome) -> None:
             if outcome.dropped
             else ""
         )
-        notify("success", f"Action {outcome.action_id} carried out{where}.{dropped}")
+        verb = "sent by email" if outcome.sent else "carried out"
+        notify("success", f"Action {outcome.action_id} {verb}{where}.{dropped}")
     elif outcome.status == "failed":
         notify("error", f"Action {outcome.action_id} failed: {outcome.error}")
     elif outcome.status == "cancelled":
@@ -214,11 +220,11 @@ def listed(con, view: str, filters: dict, as_of: dt.date) -> list[dict]:
     return actions.listing(con, status=status, **filters)
 
 
-def actions_table(rows: list[dict]) -> int | None:
-    """The actions as a table; a click on a row returns its action id."""
+def actions_table(rows: list[dict]) -> list[int]:
+    """The actions as a table; the ticked rows, as action ids at once."""
     if not rows:
         st.caption("No action matches.")
-        return None
+        return []
     language = common.language()
     frame = pd.DataFrame(
         {
@@ -244,7 +250,7 @@ def actions_table(rows: list[dict]) -> int | None:
         frame,
         hide_index=True,
         on_select="rerun",
-        selection_mode="single-row",
+        selection_mode="multi-row",
         key="actions_table",
         column_config={
             "Action": st.column_config.NumberColumn("Action", format="%d"),
@@ -256,7 +262,53 @@ def actions_table(rows: list[dict]) -> int | None:
         },
     )
     positions = picked.selection.rows if picked else []
-    return rows[positions[0]]["action_id"] if positions else None
+    return [rows[position]["action_id"] for position in positions]
+
+
+def newly_ticked(ticked: list[int]) -> int | None:
+    """The action just ticked (to open it), if one was added since the last run."""
+    before = set(st.session_state.get(TICKED, ()))
+    st.session_state[TICKED] = tuple(ticked)
+    added = [action_id for action_id in ticked if action_id not in before]
+    return added[-1] if added else None
+
+
+def batch_section(con, rows: list[dict], ticked: list[int]) -> None:
+    """The ticked actions together: their letters in one PDF, or everything in a
+    ZIP with a summary; both are made when clicked."""
+    letter_ids = {r["action_id"] for r in rows if r["type"] in letters.LETTER_TYPES}
+    has_letters = any(action_id in letter_ids for action_id in ticked)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(
+            f"{len(ticked)} action(s) ticked"
+            if ticked
+            else "Tick actions to download them together."
+        )
+        st.download_button(
+            "Letters in one PDF",
+            data=functools.partial(_made, actions.letters_pdf, con, list(ticked)),
+            file_name="letters.pdf",
+            mime="application/pdf",
+            key="actions_batch_pdf",
+            on_click="ignore",
+            disabled=not has_letters,
+            help=None if has_letters else "Tick at least one letter.",
+        )
+        st.download_button(
+            "ZIP of the files, with a summary",
+            data=functools.partial(_made, actions.bundle, con, list(ticked)),
+            file_name="actions.zip",
+            mime="application/zip",
+            key="actions_batch_zip",
+            on_click="ignore",
+            disabled=not ticked,
+        )
+
+
+def _made(work, con, action_ids: list[int]) -> bytes:
+    """Make a batch file on the click's own thread, with a cursor of its own."""
+    with con.cursor() as own:
+        return work(own, action_ids)
 
 
 def status_label(row: dict) -> str:
@@ -357,6 +409,8 @@ def summary(shown: dict, language: str) -> None:
         lines.append(
             "**Cc:** " + common.markdown_text(", ".join(str(m) for m in recipients.cc))
         )
+    if shown["delivery"]:
+        lines.append(f"**Delivery:** {common.markdown_text(shown['delivery'])}")
     for currency, t in shown["totals"].items():
         lines.append(
             f"**Claimed ({currency}):** "

@@ -10,6 +10,7 @@ share a draft. Rendering, penalties, validation and carrying out all happen in
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -94,6 +95,7 @@ def composer(cursor, customer_number: str, item_ids: frozenset[int]) -> None:
         include_disputed=include_disputed,
     )
     _show_preview(cursor, k, record, kind, planned, preview, chosen)
+    _statement_downloads(cursor, k, customer_number, item_ids, as_of)
 
     # Validate, then carry out now or leave it planned.
     draft = {
@@ -162,8 +164,14 @@ def _recipients(con, customer_number: str, kind: str, k) -> sending.Recipients:
     columns[1].text_area("Cc", key=k("cc"), height=80)
     if default.disabled_reason and not st.session_state[k("to")].strip():
         st.warning(f"{default.disabled_reason}")
+        st.button(
+            "Send a letter instead",
+            key=k("to_letter"),
+            on_click=_switch_to_letter,
+            args=(k,),
+        )
     elif default.fallback_note:
-        st.info(default.fallback_note)
+        st.info(f"Fallback recipient: {default.fallback_note}")
     try:
         return sending.Recipients(
             to=sending.parse_mailboxes("To", st.session_state[k("to")]),
@@ -172,6 +180,10 @@ def _recipients(con, customer_number: str, kind: str, k) -> sending.Recipients:
     except DunningError as error:
         st.error(str(error))
         return sending.Recipients(disabled_reason=str(error))
+
+
+def _switch_to_letter(k) -> None:
+    st.session_state[k("type")] = "letter"
 
 
 def _contact(chosen: sending.Recipients) -> dict | None:
@@ -300,6 +312,28 @@ def _show_preview(con, k, record, kind, planned, preview, chosen) -> None:
         with st.container(border=True):
             st.html(preview.html or "<p></p>")
     _penalties(preview.assessment, record["language"])
+
+
+def _statement_downloads(con, k, customer_number: str, item_ids, as_of) -> None:
+    """The selected items as a CSV or XLSX statement, written when clicked."""
+    if not item_ids:
+        return
+    with st.container(horizontal=True):
+        for suffix, label in (
+            (".csv", "Download the statement (CSV)"),
+            (".xlsx", "Download the statement (XLSX)"),
+        ):
+            st.download_button(
+                label,
+                # Written on the click, on a thread of its own (with its own cursor).
+                data=functools.partial(
+                    sending.statement_file, con, sorted(item_ids), as_of, suffix
+                ),
+                file_name=sending.statement_name(customer_number, as_of, suffix),
+                mime=sending.STATEMENT_FORMATS[suffix],
+                key=k(f"statement{suffix}"),
+                on_click="ignore",
+            )
 
 
 def _pdf_download(k, html: str) -> None:
@@ -435,7 +469,8 @@ def _carry_out(k, action_id: int) -> None:
         return
     if outcome.carried_out:
         where = f": {outcome.output.name}" if outcome.output else ""
-        text = ("success", f"Action #{action_id} carried out{where}.")
+        verb = "sent by email" if outcome.sent else "carried out"
+        text = ("success", f"Action #{action_id} {verb}{where}.")
     elif outcome.status == "failed":
         text = ("error", f"Action #{action_id} failed: {outcome.error}")
     else:

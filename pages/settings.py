@@ -6,7 +6,7 @@ import base64
 
 import streamlit as st
 
-from dunning import customers, settings
+from dunning import customers, sending, settings
 from dunning.errors import DunningError
 from pages import common
 
@@ -21,6 +21,8 @@ REFERENCE_LABELS = {
     "due_half_year": "Rate of the half-year the invoice fell due, for the whole delay",
 }
 SAVED = "settings_saved"
+TEST_RESULT = "settings_test_result"
+TEST_TO = "settings_test_to"
 
 
 def save(changes: dict, what: str) -> None:
@@ -159,6 +161,46 @@ def smtp_section(values: dict) -> None:
         }
         if st.form_submit_button("Save email settings"):
             save(changes, "Email settings saved.")
+    test_email(found, values)
+
+
+def test_email(found: settings.Smtp | None, values: dict) -> None:
+    """Send one short message with the connection in force, to check it."""
+    st.markdown("**Send a test email**")
+    if TEST_TO not in st.session_state:
+        st.session_state[TEST_TO] = values["sender.email"] or (
+            found.sender if found else ""
+        )
+    configured = found is not None and found.configured
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.text_input("Test recipient", key=TEST_TO, placeholder="name@example.com")
+        st.button(
+            "Send test email",
+            key="settings_send_test",
+            disabled=not configured,
+            help=None if configured else "Configure a host and a From address first.",
+            on_click=send_test,
+        )
+    kind, text = st.session_state.pop(TEST_RESULT, (None, None))
+    if kind == "success":
+        st.success(text)
+    elif kind == "error":
+        st.error(text)
+
+
+def send_test() -> None:
+    """The click: send the test email and keep the result for the next run."""
+    to = st.session_state.get(TEST_TO, "")
+    try:
+        with common.cursor() as con:
+            sent = sending.send_test(con, to)
+    except DunningError as error:
+        st.session_state[TEST_RESULT] = ("error", f"**{error.title}.** {error}")
+        return
+    st.session_state[TEST_RESULT] = (
+        "success",
+        f"Test email sent to {', '.join(sent.recipients)}: check that it arrived.",
+    )
 
 
 def effective_smtp(found: settings.Smtp) -> str:

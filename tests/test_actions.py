@@ -17,6 +17,7 @@ echeancier_clients_cp1252.csv (case 01), customer C00012 at today 2026-02-15:
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import threading
 from decimal import Decimal
@@ -451,3 +452,365 @@ def test_listing_filters(c12):
     assert actions.listing(c12, customer="C00027") == []
     with pytest.raises(InvalidValue, match="status"):
         actions.listing(c12, status="lost")
+
+
+# ---------------------------------------------------------------------------
+# Sending by SMTP (a real server on 127.0.0.1, tests/conftest.py)
+
+SPACES = str.maketrans({"\u202f": " ", "\xa0": " "})
+
+
+def serve(server, monkeypatch, login: bool = True, **changes) -> None:
+    """Point settings.smtp at the test server through DUNNING_SMTP_*."""
+    values = server.env(login=login)
+    values.update(changes)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def plain(message) -> str:
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+def test_email_sent_once_to_the_dunning_contact_with_the_preview_amounts(
+    c12, tmp_path, smtp_server, monkeypatch
+):
+    from dunning import letters, rendering
+
+    # The billing inbox is a contact too; the dunning contact comes first.
+    c12.execute(
+        "INSERT INTO contacts (customer_number, name, role, email) VALUES "
+        "('C00012', 'Factures', 'billing', 'factures@boulangerie.example')"
+    )
+    serve(smtp_server, monkeypatch)
+    out = tmp_path / "out"
+    action_id = letter(c12, type="email", attach_statement=True)
+    preview = rendering.preview(
+        c12,
+        "C00012",
+        ids(c12, "C00012", "FA-2026-0041", "FA-2026-0077"),
+        dt.date(2026, 2, 15),
+        SUBJECT,
+        BODY,
+        action_date=dt.date(2026, 2, 20),
+        contact={"name": "Caron, Julien", "email": "j.caron@boulangerie.example"},
+    )
+
+    first = actions.run_due(c12, "2026-02-20", out)
+    second = actions.run_due(c12, "2026-02-21", out)
+    assert (first.carried_out, first.sent) == ([action_id], [action_id])
+    assert (second.carried_out, second.sent) == ([], [])
+    [received] = smtp_server.received
+
+    # The envelope is the dunning contact alone, as the To header says.
+    assert received.rcpt_tos == ["j.caron@boulangerie.example"]
+    assert received.mail_from == "relances@example.com"
+    message = received.message
+    assert message["To"] == '"Caron, Julien" <j.caron@boulangerie.example>'
+    assert message["From"] == "Acme SAS <relances@example.com>"
+    assert message["Cc"] is None and message["Bcc"] is None
+    assert message["Subject"] == "Relance Boulangerie Lefèvre & Fils"
+
+    # Both bodies are the preview's, with its total 1 234.56 + 12 500.00.
+    assert plain(message) == preview.text.replace("\r\n", "\n").rstrip("\n") + "\n"
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert preview.html in html
+    assert "13 734,56 €" in plain(message).translate(SPACES)
+    assert "13 734,56 €" in html.translate(SPACES)
+    [attachment] = message.iter_attachments()
+    assert attachment.get_filename() == "statement-C00012-2026-02-15.pdf"
+    pages = " ".join(letters.page_texts(attachment.get_content())).translate(SPACES)
+    assert "FA-2026-0041" in pages and "13 734,56 €" in pages
+
+    # The action keeps the message id, the .eml record and how it went.
+    shown = actions.show(c12, action_id)
+    assert shown["status"] == "done"
+    assert shown["message_id"] == message["Message-ID"]
+    kept = BytesParser(policy=policy.default).parsebytes(
+        Path(shown["export_file"]).read_bytes()
+    )
+    assert kept["Message-ID"] == message["Message-ID"]
+    assert files(out) == [Path(shown["export_file"]).name]
+    assert shown["delivery"].startswith("sent by SMTP to 1 recipient(s), kept as ")
+
+
+def test_double_carry_out_sends_one_message(c12, tmp_path, smtp_server, monkeypatch):
+    serve(smtp_server, monkeypatch)
+    action_id = letter(c12, type="email")
+    first = actions.carry_out(c12, action_id, tmp_path / "out")
+    second = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert first.carried_out and first.sent
+    assert not second.carried_out and "not carried out again" in second.reason
+    assert len(smtp_server.received) == 1
+
+
+def test_without_smtp_the_eml_is_written_and_said_so(c12, tmp_path):
+    action_id = letter(c12, type="email")
+    outcome = actions.carry_out(c12, action_id, tmp_path / "out")
+    assert outcome.carried_out and not outcome.sent
+    assert actions.show(c12, action_id)["delivery"] == f"written {outcome.output.name}"
+
+
+def test_dry_run_never_sends(c12, tmp_path, smtp_server, monkeypatch):
+    serve(smtp_server, monkeypatch)
+    action_id = letter(c12, type="email")
+    report = actions.run_due(c12, "2026-02-20", tmp_path / "dry", dry_run=True)
+    assert report.carried_out == [action_id] and report.sent == []
+    assert [p.suffix for p in report.outputs] == [".eml"]
+    assert smtp_server.received == []
+    assert actions.get(c12, action_id)["status"] == "planned"
+
+
+def test_refused_login_is_stored_as_failure_and_retry_sends_once(
+    c12, tmp_path, smtp_server, monkeypatch
+):
+    out = tmp_path / "out"
+    serve(smtp_server, monkeypatch, DUNNING_SMTP_PASSWORD="not-the-password")
+    action_id = letter(c12, type="email")
+    outcome = actions.carry_out(c12, action_id, out)
+    assert outcome.status == "failed" and not outcome.carried_out
+    failed = actions.get(c12, action_id)
+    assert failed["status"] == "failed"
+    assert "login of user 'relance' was refused" in failed["error"]
+    assert f"127.0.0.1:{smtp_server.port}" in failed["error"]
+    assert "not-the-password" not in failed["error"]
+    assert smtp_server.received == [] and files(out) == []  # no record of a send
+
+    actions.retry(c12, action_id)
+    serve(smtp_server, monkeypatch)  # the right password
+    again = actions.carry_out(c12, action_id, out)
+    assert again.carried_out and again.sent
+    assert not actions.carry_out(c12, action_id, out).carried_out
+    assert len(smtp_server.received) == 1
+    assert [e["event"] for e in actions.events(c12, action_id)] == [
+        "created",
+        "failed",
+        "retried",
+        "done",
+    ]
+    assert actions.get(c12, action_id)["attempts"] == 2
+
+
+def test_starttls_refused_by_the_server_fails_the_action_clearly(
+    c12, tmp_path, smtp_server, monkeypatch
+):
+    serve(smtp_server, monkeypatch, DUNNING_SMTP_SECURITY="starttls")
+    action_id = letter(c12, type="email")
+    report = actions.run_due(c12, "2026-02-20", tmp_path / "out")
+    [(failed_id, error)] = report.failed
+    assert failed_id == action_id and "does not offer STARTTLS" in error
+    assert smtp_server.received == []
+
+
+def test_customer_without_email_never_gets_a_message(
+    c12, tmp_path, smtp_server, monkeypatch
+):
+    from dunning import sending
+
+    serve(smtp_server, monkeypatch)
+    chosen = sending.recipients(c12, "C00031")
+    assert not chosen.sendable and "send a letter instead" in chosen.disabled_reason
+    items = ids(c12, "C00031", "FA-2026-0102")
+    with pytest.raises(InvalidValue, match="no contact with an email"):
+        actions.create(c12, "C00031", items, "email", "Relance", BODY, mode="auto")
+    letter_id = actions.create(
+        c12, "C00031", items, "letter", "Relance", BODY, mode="auto"
+    )
+    report = actions.run_due(c12, "2026-02-15", tmp_path / "out")
+    assert report.carried_out == [letter_id] and report.sent == []
+    assert smtp_server.received == []
+
+
+CASE_10 = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASE_10 = CASE_10 / "10_email_header_crlf_injection"
+# One open invoice for each customer of case 10 (1 500.00 EUR, 31 days late).
+CASE_10_LEDGER = "Code client;Raison sociale;N° pièce;Date pièce;Date échéance;"
+CASE_10_LEDGER += "Montant TTC;Devise;Reste dû\n" + "".join(
+    f"C0007{n};Client {n};FA-7{n};01/12/2025;15/01/2026;1 500,00;EUR;1 500,00\n"
+    for n in range(1, 8)
+)
+# The validated recipients of each sendable customer, every other one refused.
+CASE_10_SENDABLE = {
+    "C00071": ["compta@menuiserie-perrin.example"],
+    "C00076": ["compta@optique-roy.example", "direction@optique-roy.example"],
+    "C00077": ["j.caron@imprimerie-caron.example"],
+}
+
+
+def case_10_contacts(tmp_path: Path) -> Path:
+    source = CASE_10 / "contacts_clients.csv"
+    if not source.exists():
+        source = Path(__file__).parent / "data" / "contacts_clients.csv"
+    target = tmp_path / "contacts_clients.csv"
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def send_case_10(con, out: Path) -> list[int]:
+    """An email action for every customer that can get one; the others refused."""
+    subject = "Relance impayés – #customer_name – #items_amount_selected"
+    created = []
+    for number in (f"C0007{n}" for n in range(1, 8)):
+        items = ids(con, number, f"FA-7{number[-1]}")
+        if number not in CASE_10_SENDABLE:
+            with pytest.raises(InvalidValue):
+                actions.create(con, number, items, "email", subject, BODY, mode="auto")
+            continue
+        created.append(
+            actions.create(con, number, items, "email", subject, BODY, mode="auto")
+        )
+    report = actions.run_due(con, "2026-02-15", out)
+    assert report.sent == created and report.failed == []
+    return created
+
+
+def assert_no_injection(received, expected_rcpt: list[str]) -> None:
+    assert received.rcpt_tos == expected_rcpt
+    message = received.message
+    assert [a.addr_spec for a in message["To"].addresses] == expected_rcpt
+    assert len(message.get_all("To")) == 1 and len(message.get_all("From")) == 1
+    assert len(message.get_all("Subject")) == 1
+    assert message["Bcc"] is None and message["Cc"] is None
+    assert "attaquant" not in message.as_string()
+    for name, value in message.items():
+        assert "\r" not in str(value) and "\n" not in str(value), name
+
+
+def test_hostile_contacts_of_case_10_never_add_a_bcc_or_a_recipient(
+    c12, tmp_path, smtp_server, monkeypatch
+):
+    """The contacts file imported as it is, then its raw fields written straight
+    into the contacts (as a hand edit could): the same recipients either way."""
+    serve(smtp_server, monkeypatch)
+    ledger_path = tmp_path / "case10_items.csv"
+    ledger_path.write_text(CASE_10_LEDGER, encoding="utf-8")
+    contacts_path = case_10_contacts(tmp_path)
+    contacts = importing.import_file(
+        c12, contacts_path, importing.Options(kind="contacts")
+    )
+    assert contacts.committed
+    items = importing.import_file(c12, ledger_path, importing.Options())
+    assert items.committed and items.rows_loaded == 7, items.errors
+
+    created = send_case_10(c12, tmp_path / "imported")
+    assert len(smtp_server.received) == len(created) == 3
+    by_customer = dict(zip(sorted(CASE_10_SENDABLE), smtp_server.received, strict=True))
+    for number, received in by_customer.items():
+        assert_no_injection(received, CASE_10_SENDABLE[number])
+    assert by_customer["C00077"].message["To"] == (
+        '"Caron, Julien" <j.caron@imprimerie-caron.example>'
+    )
+
+    # The raw fields, bypassing the importer's checks.
+    c12.execute("DELETE FROM contacts WHERE customer_number LIKE 'C0007%'")
+    with contacts_path.open(encoding="utf-8", newline="") as handle:
+        for row in list(csv.reader(handle, delimiter=";"))[1:]:
+            c12.execute(
+                "INSERT INTO contacts (customer_number, name, role, email) "
+                "VALUES (?, ?, 'dunning', ?)",
+                [row[0], row[2], row[3]],
+            )
+    smtp_server.received.clear()
+    send_case_10(c12, tmp_path / "raw")
+    received = dict(zip(sorted(CASE_10_SENDABLE), smtp_server.received, strict=True))
+    for number, one in received.items():
+        assert_no_injection(one, CASE_10_SENDABLE[number])
+
+
+# ---------------------------------------------------------------------------
+# Several actions at once: merged letters and a ZIP with a summary
+
+HOSTILE_NAME = "=cmd|' /C calc'!A0"
+HOSTILE_LEDGER = (
+    "Code client;Raison sociale;N° pièce;Date pièce;Date échéance;Montant TTC;"
+    f"Devise;Reste dû\nC00040;{HOSTILE_NAME};FA-40;01/12/2025;15/01/2026;99,90;EUR;"
+    "99,90\n"
+)
+
+
+@pytest.fixture
+def batch(c12, tmp_path):
+    """Four actions of C00012 (a letter carried out, an email written as .eml, an
+    SMS, a planned letter) and a letter of C00040, whose name is a formula."""
+    path = tmp_path / "hostile.csv"
+    path.write_text(HOSTILE_LEDGER, encoding="utf-8")
+    assert importing.import_file(c12, path).committed
+    out = tmp_path / "out"
+    done = letter(c12)
+    email = letter(c12, type="email")
+    sms = letter(c12, type="sms")
+    for action_id in (done, email, sms):
+        assert actions.carry_out(c12, action_id, out).carried_out
+    planned = letter(c12, type="formal_notice")
+    hostile = letter(c12, "C00040", ("FA-40",))
+    return c12, [done, email, sms, planned, hostile]
+
+
+def test_letters_of_several_actions_merged_into_one_pdf(batch):
+    from dunning import letters
+
+    con, (done, email, sms, planned, hostile) = batch
+    merged = letters.page_texts(
+        actions.letters_pdf(con, [done, email, planned, hostile])
+    )
+    each = [
+        letters.page_texts(actions.letters_pdf(con, [one]))
+        for one in (done, planned, hostile)
+    ]
+    assert len(merged) == sum(len(pages) for pages in each)  # the email is left out
+    text = " ".join(merged).translate(SPACES)
+    # 1 234.56 + 12 500.00 in each of C00012's two letters; C00040 owes 99.90
+    assert text.count("13 734,56 €") >= 2 and "99,90 €" in text
+    assert "MISE EN DEMEURE" in text  # the planned formal notice, made again
+    with pytest.raises(InvalidValue, match="None of the chosen actions is a letter"):
+        actions.letters_pdf(con, [email, sms])
+
+
+def test_bundle_holds_each_file_and_a_neutralised_summary(batch, tmp_path):
+    import io
+    import zipfile
+
+    con, (done, email, sms, planned, hostile) = batch
+    # A carried-out file that has gone is made again from what the action stored.
+    Path(actions.get(con, done)["export_file"]).unlink()
+    archive = zipfile.ZipFile(
+        io.BytesIO(actions.bundle(con, [done, email, sms, planned, hostile]))
+    )
+    assert archive.namelist() == [
+        f"action-{done}-C00012-letter.pdf",
+        f"action-{email}-C00012-email.eml",
+        f"action-{sms}-C00012-sms.txt",
+        f"action-{planned}-C00012-formal_notice.pdf",
+        f"action-{hostile}-C00040-letter.pdf",
+        "summary.csv",
+    ]
+    assert archive.read(f"action-{done}-C00012-letter.pdf").startswith(b"%PDF")
+    eml = BytesParser(policy=policy.default).parsebytes(
+        archive.read(f"action-{email}-C00012-email.eml")
+    )
+    assert eml["Message-ID"] == actions.get(con, email)["message_id"]
+    assert "13 734,56" in archive.read(
+        f"action-{sms}-C00012-sms.txt"
+    ).decode().translate(SPACES)
+
+    summary = archive.read("summary.csv").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(summary)))
+    assert list(rows[0]) == list(actions.SUMMARY_COLUMNS)
+    first = rows[0]
+    assert (first["action_id"], first["customer_number"], first["type"]) == (
+        str(done),
+        "C00012",
+        "letter",
+    )
+    assert (first["status"], first["planned_for"], first["currency"]) == (
+        "done",
+        "2026-02-20",
+        "EUR",
+    )
+    assert first["executed_at"].startswith("2026-02-15 ")
+    # 1 234.56 + 12 500.00; penalties 6.16 + 40 + 4.16 + 40 = 90.32
+    assert (first["amount_selected"], first["penalties"]) == ("13734.56", "90.32")
+    assert first["amount_including_penalties"] == "13824.88"
+    assert first["file_name"] == f"action-{done}-C00012-letter.pdf"
+    assert rows[3]["status"] == "planned" and rows[3]["executed_at"] == ""
+    assert rows[4]["customer_name"] == "'" + HOSTILE_NAME

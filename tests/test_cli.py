@@ -398,6 +398,7 @@ def test_action_runs_once_waits_in_confirm_mode_and_is_cancelled_once_paid(
     first, second = dunning(*run, db=db), dunning(*run, db=db)
     assert json.loads(first.stdout) == {
         "carried_out": [1],
+        "sent": [],
         "failed": [],
         "cancelled": [],
     }
@@ -416,6 +417,7 @@ def test_action_runs_once_waits_in_confirm_mode_and_is_cancelled_once_paid(
     )
     assert json.loads(done.stdout) == {
         "carried_out": [],
+        "sent": [],
         "failed": [],
         "cancelled": [
             {"action_id": third, "reason": "All items were settled by 2026-02-20."}
@@ -477,3 +479,44 @@ def test_preview_writes_the_letter_pdf_and_the_eml(tmp_path, data_file):
     assert message["To"] == '"Caron, Julien" <j.caron@boulangerie.example>'
     done = dunning(*base, "--format", "pdf", db=db)
     assert done.returncode != 0 and "--out FILE" in done.stderr
+
+
+def test_run_due_sends_through_smtp_when_configured(tmp_path, data_file, smtp_server):
+    """Two run-due processes against a real SMTP server: one message, to the
+    dunning contact, with 1 234.56 + 12 500.00 = 13 734,56 € in its text."""
+    import os
+
+    from dunning import store
+
+    db, out = tmp_path / "cli.duckdb", tmp_path / "out"
+    body = tmp_path / "relance.txt"
+    body.write_text(REMINDER, encoding="utf-8")
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    con = store.connect(db)
+    con.execute(
+        "INSERT INTO contacts (customer_number, name, role, email) VALUES "
+        "('C00012', 'Factures', 'billing', 'factures@boulangerie.example'), "
+        "('C00012', 'Caron, Julien', 'dunning', 'j.caron@boulangerie.example')"
+    )
+    con.close()
+    create = ("action", "create", "--customer", "C00012", "--type", "email")
+    create += ("--items", "FA-2026-0041,FA-2026-0077", "--body-file", str(body))
+    create += ("--subject", "Relance", "--date", "2026-02-16", "--mode", "auto")
+    assert dunning(*create, db=db).returncode == 0
+
+    env = {**os.environ, **smtp_server.env(login=True)}
+    run = [sys.executable, "-m", "dunning", "run-due", "--date", "2026-02-16"]
+    run += ["--out", str(out), "--json", "--db", str(db)]
+    first, second = (
+        subprocess.run(run, capture_output=True, text=True, cwd=ROOT, env=env)
+        for _ in range(2)
+    )
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["sent"] == [1]
+    assert json.loads(second.stdout)["carried_out"] == []
+    [received] = smtp_server.received
+    assert received.rcpt_tos == ["j.caron@boulangerie.example"]
+    text = received.message.get_body(("plain",)).get_content()
+    assert "13 734,56 €" in text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "s3cret" not in first.stdout + first.stderr
+    assert [p.suffix for p in out.iterdir()] == [".eml"]  # the record of the send

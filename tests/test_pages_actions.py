@@ -252,3 +252,24 @@ def test_composer_starts_from_a_template(workspace):
     assert not at.exception
     assert at.text_area(key=key + "body").value.strip()
     assert at.text_input(key=key + "subject").value.strip()
+
+
+def test_batch_downloads_wait_for_ticked_actions_and_delivery_is_shown(workspace):
+    action_id = plan(workspace, type="email")
+    at = actions_page()
+    button(at, f"actions_carry_out_{action_id}").click().run()
+    assert not at.exception
+    assert "Tick actions to download them together." in [c.value for c in at.caption]
+    at.selectbox(key="actions_open").select(action_id).run()
+    shown = texts(at).replace("\\", "")  # the page escapes Markdown characters
+    assert f"**Delivery:** written action-{action_id}-C00012-email.eml" in shown
+
+
+def test_composer_without_email_offers_a_letter_and_statement_files(workspace):
+    at = composer_app(workspace, "C00031", ["FA-2026-0102"])
+    key = "composer_C00031_"
+    assert at.selectbox(key=key + "type").value == "email"
+    button(at, key + "to_letter").click().run()
+    assert not at.exception
+    assert at.selectbox(key=key + "type").value == "letter"
+    assert not any("no contact with an email" in w.value for w in at.warning)

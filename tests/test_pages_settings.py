@@ -91,3 +91,43 @@ def test_smtp_from_the_environment_names_its_source_and_hides_the_password(
     assert "password set *(environment)*" in page_text
     everything = page_text + " ".join(str(w.value) for w in at.text_input)
     assert "pa55-word-never-shown" not in everything
+
+
+def test_send_test_email_reaches_the_server_and_says_so(
+    workspace, smtp_server, monkeypatch
+):
+    for name, value in smtp_server.env(login=True).items():
+        monkeypatch.setenv(name, value)
+    at = settings_page()
+    recipient = text_input(at, "Test recipient")
+    assert recipient.value == "relances@example.com"  # the sender, by default
+    recipient.input("claire@acme.example")
+    at = submit(at, "Send test email")
+    assert [s.value for s in at.success] == [
+        "Test email sent to claire@acme.example: check that it arrived."
+    ]
+    [received] = smtp_server.received
+    assert received.rcpt_tos == ["claire@acme.example"]
+
+
+def test_send_test_email_failure_is_shown_without_the_password(
+    workspace, smtp_server, monkeypatch
+):
+    for name, value in smtp_server.env(login=True).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DUNNING_SMTP_PASSWORD", "wr0ng-but-secret")
+    at = submit(settings_page(), "Send test email")
+    [error] = at.error
+    assert "login of user 'relance' was refused" in error.value
+    page = " ".join(
+        [e.value for e in at.error]
+        + [m.value for m in at.markdown]
+        + [str(w.value) for w in at.text_input]
+    )
+    assert "wr0ng-but-secret" not in page
+    assert smtp_server.received == []
+
+
+def test_send_test_email_is_disabled_until_sending_is_configured(workspace):
+    at = settings_page()
+    assert next(b for b in at.button if b.label == "Send test email").disabled
