@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from dunning import ledger, money, search
+from dunning import ledger, money, penalties, search
 
 EMPTY: frozenset[int] = frozenset()
 
@@ -162,6 +162,41 @@ def summary(
         len(selected),
         totals(con, selected, as_of),
         hidden(con, selected, filters, as_of),
+    )
+
+
+def of_customer(
+    con: duckdb.DuckDBPyConnection, selected: frozenset[int], customer_number: str
+) -> tuple[frozenset[int], int]:
+    """The basket's items of one customer, and how many belong to other customers.
+
+    The customer record acts on its own items only (an action, a qualification);
+    the basket keeps the others for their own records.
+    """
+    if not selected:
+        return EMPTY, 0
+    rows = con.execute(
+        f"SELECT i.item_id FROM items i JOIN {_SELECTED} s USING (item_id) "
+        "WHERE i.customer_number = $customer",
+        {"basket_ids": sorted(selected), "customer": customer_number},
+    ).fetchall()
+    mine = frozenset(row[0] for row in rows)
+    return mine, len(selected) - len(mine)
+
+
+def penalty_totals(
+    con: duckdb.DuckDBPyConnection, selected: frozenset[int], as_of: dt.date
+) -> dict[str, penalties.Totals]:
+    """Penalties on the basket per currency, whatever customers it spans.
+
+    Each customer's items are assessed under that customer's rule; the totals are
+    sums of the rounded item values per currency (indemnities under their own
+    currency), as `penalties.totals` makes them, and never one sum across
+    currencies. Disputed and litigation items bear none, as in an action.
+    """
+    assessed = penalties.assess_many(con, selected, as_of)
+    return penalties.totals(
+        item for assessment in assessed.values() for item in assessment.items
     )
 
 

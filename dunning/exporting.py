@@ -95,9 +95,7 @@ def search_file(
     descending: bool = False,
 ) -> bytes:
     """Every match of the search as the bytes of a .csv or .xlsx file."""
-    writer = WRITERS.get(suffix.lower())
-    if writer is None:
-        raise InvalidValue(f"Cannot export to {suffix!r}: use .csv or .xlsx.")
+    writer = _writer(suffix)
     return writer(search_rows(con, filters, as_of, sort, descending))
 
 
@@ -115,6 +113,27 @@ def basket_rows(
     )
     params = {"as_of": as_of, "basket_ids": sorted(int(i) for i in ids)}
     return _rows(con, selected, params, sort, descending, expert=False)
+
+
+def basket_file(
+    con: duckdb.DuckDBPyConnection,
+    ids: Iterable[int],
+    as_of: dt.date,
+    suffix: str,
+    sort: str = "due_date",
+    descending: bool = False,
+) -> bytes:
+    """The basket's items open at the as-of date as the bytes of a .csv or .xlsx."""
+    writer = _writer(suffix)
+    return writer(basket_rows(con, ids, as_of, sort, descending))
+
+
+def _writer(suffix: str):
+    """The writer of a file suffix, or InvalidValue naming the two there are."""
+    writer = WRITERS.get(suffix.lower())
+    if writer is None:
+        raise InvalidValue(f"Cannot export to {suffix!r}: use .csv or .xlsx.")
+    return writer
 
 
 def _rows(con, sql: str, params: dict, sort: str, descending: bool, expert: bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import re
 import zlib
@@ -20,9 +21,11 @@ from dunning import (
     basket,
     clock,
     customers,
+    exporting,
     formatting,
     importing,
     ledger,
+    penalties,
     search,
     store,
 )
@@ -30,6 +33,7 @@ from dunning.errors import DunningError
 
 PAGE_ACCOUNTS = "pages/accounts.py"
 PAGE_ACTIONS = "pages/actions.py"
+PAGE_CAMPAIGNS = "pages/campaigns.py"
 PAGE_CUSTOMER = "pages/customer.py"
 PAGE_DASHBOARD = "pages/dashboard.py"
 PAGE_IMPORT = "pages/import_file.py"
@@ -39,6 +43,7 @@ PAGE_TEMPLATES = "pages/templates.py"
 
 # A page never sends more rows than this to the browser (DESIGN 16).
 PAGE_SIZE = 500
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 BUCKET_LABELS = dict(ledger.BUCKETS)
 # The way formatting.date writes a date, in the table's own (momentJS) notation, so
@@ -596,14 +601,30 @@ def set_basket(selected: frozenset[int], from_table: bool = False) -> None:
         st.session_state[BASKET_VERSION] = st.session_state.get(BASKET_VERSION, 0) + 1
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def basket_penalties(
+    path: str, as_of: dt.date, selected: tuple[int, ...]
+) -> dict[str, penalties.Totals]:
+    """Penalties on the basket per currency (every customer's rule), as Decimal."""
+    with _open(path).cursor() as con:
+        return basket.penalty_totals(con, frozenset(selected), as_of)
+
+
 def basket_panel(prefix: str, path: str, as_of: dt.date, language: str) -> None:
-    """The basket: its count, what this view hides, running totals, its buttons."""
+    """The basket: its count, what this view hides, running totals and penalties
+    per currency, its buttons and its statement as a file."""
     selected = basket_ids()
     view = search.from_json(st.session_state.get(f"{prefix}_view", SEARCH_DEFAULT))
     with _open(path).cursor() as con:
         figures = basket.summary(con, selected, view, as_of)
+    try:
+        fines, failed = basket_penalties(path, as_of, tuple(sorted(selected))), None
+    except DunningError as error:
+        fines, failed = {}, error
     with st.container(border=True):
         st.markdown("**Selection basket**")
+        if failed:
+            show_error(failed)
         notice = st.session_state.pop(BASKET_NOTICE, None)
         if notice:
             st.warning(notice)
@@ -615,6 +636,15 @@ def basket_panel(prefix: str, path: str, as_of: dt.date, language: str) -> None:
                 st.metric(
                     f"Basket {currency}",
                     formatting.money(total, currency, language),
+                    width="content",
+                )
+            for currency, t in fines.items():
+                st.metric(
+                    f"Penalties {currency}",
+                    formatting.money(t.penalties, currency, language),
+                    help="Interest and fixed indemnities on the basket's items at "
+                    "the as-of date, each customer under its own rule; disputed "
+                    "and litigation items bear none.",
                     width="content",
                 )
         ticks = st.session_state.get(f"{prefix}_ticks") or {"ids": []}
@@ -641,6 +671,30 @@ def basket_panel(prefix: str, path: str, as_of: dt.date, language: str) -> None:
                 args=(basket.clear(),),
                 disabled=not selected,
             )
+            basket_downloads(prefix, selected, as_of)
+
+
+def basket_downloads(prefix: str, selected: frozenset[int], as_of: dt.date) -> None:
+    """The basket's statement as CSV or XLSX, written only when clicked."""
+    con = connection()
+    for suffix, label, mime in (
+        (".csv", "Download the basket (CSV)", "text/csv"),
+        (".xlsx", "Download the basket (XLSX)", XLSX_MIME),
+    ):
+        st.download_button(
+            label,
+            # Written on the click, on a thread of its own (with its own cursor).
+            data=functools.partial(
+                exporting.basket_file, con, sorted(selected), as_of, suffix
+            ),
+            file_name=f"basket_{as_of:%Y-%m-%d}{suffix}",
+            mime=mime,
+            key=f"{prefix}_basket_download{suffix}",
+            on_click="ignore",
+            disabled=not selected
+            or (suffix == ".xlsx" and len(selected) >= exporting.XLSX_MAX_ROWS),
+            help="The basket's items open at the as-of date, by due date.",
+        )
 
 
 def _select_all(prefix: str) -> None:

@@ -1,13 +1,28 @@
-"""Customer record: details, payment terms, penalty settings, contacts, open items."""
+"""Customer record: details, payment terms, penalty settings, contacts, open items,
+the selected items' penalties and qualification, a new specific action, the history.
+
+The selection is the basket shared with the Search page; the record acts only on
+the basket's items of its own customer and says how many belong to others.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dunning import aging, customers, formatting, search
+from dunning import (
+    aging,
+    basket,
+    clock,
+    customers,
+    formatting,
+    hashtags,
+    qualification,
+    search,
+)
 from dunning.errors import DunningError, InvalidValue
-from pages import common
+from pages import actions as actions_page
+from pages import common, composer
 
 RULE_LABELS = {
     "fr_legal": "French legal rate",
@@ -28,6 +43,17 @@ DETAILS = [
     ("Segment", "segment"),
     ("Account manager", "account_manager"),
 ]
+# The four hashtags of a specific action, and the total each one prints.
+SELECTION_TOTALS = {
+    "items_amount_selected": "amount_selected",
+    "items_amount_selected_late_penalties": "penalties",
+    "items_amount_selected_include_late_penalties": "amount_including_penalties",
+}
+SELECTION_HASHTAGS = (*SELECTION_TOTALS, "items_list_selected")
+NEW_ACTION = "New action (outside the dunning scenario)"
+# Dates typed the way the customer's language writes them (as the sidebar does).
+DATE_INPUT_FORMATS = {"fr": "DD/MM/YYYY", "en": "YYYY-MM-DD"}
+DRAFT_TEXT = ("subject", "body")  # the composer's text widgets (pages/composer.py)
 
 
 def main() -> None:
@@ -58,6 +84,16 @@ def main() -> None:
 
     # What is open, and what cannot be dunned yet.
     show_open_items(customers.open_items(con, number, as_of), record, as_of)
+
+    # This customer's share of the basket: its penalties and hashtags, its
+    # qualification, and a specific action claiming it.
+    mine, others = basket.of_customer(con, common.basket_ids(), number)
+    show_selection(con, record, mine, others, as_of)
+    new_action(con, number, mine, others)
+
+    # What was claimed before, one click from the items it claimed.
+    st.subheader("Action history")
+    actions_page.history(con, number, as_of)
 
 
 def pick_customer(listing: list[dict]) -> str:
@@ -255,7 +291,9 @@ def items_table(items: list[dict], language: str) -> pd.DataFrame:
                 for i in items
             ],
             "Aging bucket": [common.BUCKET_LABELS[i["bucket"]] for i in items],
-            "Status": [i["status"] for i in items],
+            "Status": [
+                qualification.LABELS.get(i["status"], i["status"]) for i in items
+            ],
             "Amount": [
                 common.money_cell(i["amount"], i["currency"], language) for i in items
             ],
@@ -301,6 +339,327 @@ def show_missing_due_dates(items: list[dict], language: str) -> None:
         column_config={"Open amount": common.money_column("Open amount")},
         hide_index=True,
     )
+
+
+# ---------------------------------------------------------------------------
+# The selected items of this customer
+
+
+def keys(number: str):
+    """Keys of this customer's own state: two records never share a draft."""
+    return lambda name: f"record_{number}_{name}"
+
+
+def show_selection(con, record: dict, mine: frozenset[int], others: int, as_of):
+    """What the template's hashtags print for the selected items, the penalty of
+    each item, and the qualification of the items."""
+    number, language = record["customer_number"], record["language"]
+    k = keys(number)
+    st.subheader("Selected items")
+    elsewhere = (
+        f" {others} more item(s) of the basket belong to other customers: they are "
+        "left out here."
+        if others
+        else ""
+    )
+    if not mine:
+        st.caption(
+            "No item of this customer is in the basket: tick open items above to "
+            "see their penalties, qualify them or claim them in an action." + elsewhere
+        )
+        return
+    st.caption(f"{len(mine)} item(s) of this customer in the basket.{elsewhere}")
+    include = st.toggle(
+        "Include disputed and litigation items in the penalties",
+        key=k("include_disputed"),
+    )
+    computed = hashtags.compute(
+        con, number, sorted(mine), as_of, include_disputed=include
+    )
+    for warning in computed.warnings_for(SELECTION_HASHTAGS):
+        st.warning(warning)
+    hashtag_totals(computed, language)
+    breakdown(computed.assessment, language)
+    qualify_items(number, mine, language)
+
+
+def hashtag_totals(computed: hashtags.Computed, language: str) -> None:
+    """The four hashtags of a specific action, per currency and as printed."""
+    assessment = computed.assessment
+    currencies = list(assessment.totals)
+    rows = []
+    for name, field in SELECTION_TOTALS.items():
+        row = {"Hashtag": f"#{name}"}
+        for currency, t in assessment.totals.items():
+            row[currency] = formatting.money(getattr(t, field), currency, language)
+        rows.append({**row, "Prints": computed.values[name]})
+    rows.append(
+        {
+            "Hashtag": "#items_list_selected",
+            **dict.fromkeys(currencies, ""),
+            "Prints": f"a statement of {len(assessment.items)} item line(s) and "
+            f"{len(currencies)} totals line(s)",
+        }
+    )
+    for row in rows:
+        row["What it is"] = hashtags.CATALOGUE[row["Hashtag"][1:]].description
+    st.markdown("**What the template prints for them**")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "Hashtag": st.column_config.TextColumn("Hashtag", pinned=True),
+            **{currency: common.money_column(currency) for currency in currencies},
+            "What it is": st.column_config.TextColumn("What it is", width="large"),
+        },
+    )
+    with st.expander("#items_list_selected as the template prints it"):
+        st.code(computed.values["items_list_selected"].text, language=None)
+
+
+def breakdown(assessment, language: str) -> None:
+    """Each item's penalty, then the periods its interest runs over."""
+    items = assessment.items
+    st.markdown(
+        f"**Penalty of each item** — {common.markdown_text(assessment.rate_note)}"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Document": [i.doc_number for i in items],
+                "Status": [qualification.LABELS.get(i.status, i.status) for i in items],
+                "Due date": [formatting.date(i.due_date, language) for i in items],
+                "Days late": pd.array(
+                    [i.days_late if i.open_amount > 0 else None for i in items],
+                    dtype="Int64",
+                ),
+                "Open amount": [
+                    formatting.money(i.open_amount, i.currency, language) for i in items
+                ],
+                "Interest": [
+                    formatting.money(i.interest, i.currency, language) for i in items
+                ],
+                "Indemnity": [
+                    formatting.money(
+                        i.indemnity, i.indemnity_currency or i.currency, language
+                    )
+                    for i in items
+                ],
+                "Penalty": [penalty_text(i, language) for i in items],
+                "Note": [i.note or "" for i in items],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            "Document": st.column_config.TextColumn("Document", pinned=True),
+            **{
+                name: common.money_column(name)
+                for name in ("Open amount", "Interest", "Indemnity", "Penalty")
+            },
+            "Note": st.column_config.TextColumn("Note", width="large"),
+        },
+    )
+    periods = [(item, period) for item in items for period in item.periods]
+    if not periods:
+        return
+    st.markdown("**Periods of interest** (days counted inclusive, 365-day year)")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Document": [i.doc_number for i, _ in periods],
+                "From": [formatting.date(p.start, language) for _, p in periods],
+                "To": [formatting.date(p.end, language) for _, p in periods],
+                "Days": [p.days for _, p in periods],
+                "Base": [
+                    formatting.money(p.base, i.currency, language) for i, p in periods
+                ],
+                "Rate": [hashtags.percent(p.rate, language) for _, p in periods],
+                "Interest": [
+                    formatting.money(p.interest, i.currency, language)
+                    for i, p in periods
+                ],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            name: common.money_column(name) for name in ("Base", "Rate", "Interest")
+        },
+    )
+
+
+def penalty_text(item, language: str) -> str:
+    """An item's penalty; an indemnity in another currency is written beside."""
+    if not item.indemnity or item.indemnity_currency in (None, item.currency):
+        return formatting.money(item.penalty, item.currency, language)
+    return (
+        f"{formatting.money(item.interest, item.currency, language)} + "
+        f"{formatting.money(item.indemnity, item.indemnity_currency, language)}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Qualification of the selected items
+
+
+def qualify_items(number: str, mine: frozenset[int], language: str) -> None:
+    """Give the selected items a status; several at once only once confirmed."""
+    k, ids = keys(number), sorted(mine)
+    day_format = DATE_INPUT_FORMATS.get(language, "YYYY-MM-DD")
+    st.markdown("**Qualify the selected items**")
+    common.show_flash(k("qualify"))
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        status = st.selectbox(
+            "Status",
+            qualification.STATUSES,
+            format_func=qualification.LABELS.get,
+            key=k("status"),
+            width=200,
+        )
+        st.date_input(
+            "Status date",
+            value=clock.today(),
+            key=k("status_date"),
+            format=day_format,
+            width=150,
+        )
+        st.date_input(
+            "Promised to pay by",
+            value=None,
+            key=k("promise_date"),
+            disabled=status != "promised",
+            format=day_format,
+            width=170,
+        )
+        st.text_input("Comment", key=k("comment"), width=320)
+        st.button(
+            f"Apply to {len(ids)} item(s)",
+            key=k("apply"),
+            on_click=_qualify_asked,
+            args=(number, ids),
+        )
+    st.caption(
+        "Recorded under the name "
+        f"{common.markdown_text(qualification.author_or_default())} "
+        "($DUNNING_USER, else the login), with the item's history."
+    )
+
+    # Several items change only after a second, explicit click.
+    pending = st.session_state.get(k("pending"))
+    if pending and pending["ids"] != ids:
+        st.session_state.pop(k("pending"))  # the selection changed meanwhile
+    elif pending:
+        label = qualification.LABELS[pending["status"]]
+        with st.container(border=True):
+            st.warning(f"Apply '{label}' to {len(ids)} items?")
+            with st.container(horizontal=True):
+                st.button(
+                    f"Yes, apply to {len(ids)} items",
+                    key=k("confirm"),
+                    type="primary",
+                    on_click=_qualify,
+                    args=(number, pending),
+                )
+                st.button(
+                    "No, keep them as they are",
+                    key=k("dismiss"),
+                    on_click=_dismiss,
+                    args=(number,),
+                )
+
+
+def _qualify_asked(number: str, ids: list[int]) -> None:
+    """The Apply click: one item at once, several after the confirmation."""
+    k = keys(number)
+    wanted = {
+        "ids": ids,
+        "status": st.session_state[k("status")],
+        "status_date": st.session_state.get(k("status_date")),
+        "promise_date": st.session_state.get(k("promise_date")),
+        "comment": st.session_state.get(k("comment"), ""),
+    }
+    if len(ids) > 1:
+        st.session_state[k("pending")] = wanted
+    else:
+        _qualify(number, wanted)
+
+
+def _dismiss(number: str) -> None:
+    st.session_state.pop(keys(number)("pending"), None)
+
+
+def _qualify(number: str, wanted: dict) -> None:
+    k = keys(number)
+    st.session_state.pop(k("pending"), None)
+    try:
+        with common.cursor() as con:
+            count = qualification.qualify(
+                con,
+                wanted["ids"],
+                wanted["status"],
+                status_date=wanted["status_date"],
+                comment=wanted["comment"],
+                promise_date=wanted["promise_date"]
+                if wanted["status"] == "promised"
+                else None,
+            )
+    except DunningError as error:
+        common.flash(k("qualify"), error)
+        return
+    common.data_changed()
+    label = qualification.LABELS[wanted["status"]]
+    common.flash(k("qualify"), f"{label}: {count} item(s) qualified.", "success")
+
+
+# ---------------------------------------------------------------------------
+# A new action outside the dunning scenario
+
+
+def new_action(con, number: str, mine: frozenset[int], others: int) -> None:
+    """The button, the choice it offers, and the composer of a specific action."""
+    k = keys(number)
+    chosen = st.session_state.get(k("new_action"))
+    st.button(
+        NEW_ACTION,
+        key=k("new"),
+        type="secondary" if chosen else "primary",
+        on_click=_choose,
+        args=(number, None if chosen == "menu" else "menu"),
+    )
+    if chosen == "menu":
+        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+            st.button(
+                "Specific action",
+                key=k("specific"),
+                type="primary",
+                on_click=_choose,
+                args=(number, "specific"),
+            )
+            st.caption(
+                "A reminder on the selected items, written or taken from a "
+                "template or an earlier action, previewed with the real values."
+            )
+    elif chosen == "specific":
+        with st.container(border=True):
+            if others:
+                st.info(
+                    f"{others} item(s) of the basket belong to other customers: "
+                    f"this action claims only the {len(mine)} of this customer."
+                )
+            # Streamlit forgets a widget's value on a run that does not draw it:
+            # the draft's text is kept beside, for when this record is back.
+            for part in DRAFT_TEXT:
+                common.kept(f"composer_{number}_{part}", "")
+            composer.composer(con, number, mine)
+            st.button(
+                "Close the composer",
+                key=k("close"),
+                on_click=_choose,
+                args=(number, None),
+            )
+
+
+def _choose(number: str, chosen: str | None) -> None:
+    st.session_state[keys(number)("new_action")] = chosen
 
 
 try:

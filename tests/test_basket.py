@@ -258,3 +258,44 @@ def test_workspace_version_changes_with_an_import(con, tmp_path):
     )
     importing.import_file(con, more)
     assert basket.workspace_version(con) != before
+
+
+def test_the_basket_split_by_customer_counts_the_others(con):
+    picked = ids_of(con, "FA-2026-0041", "FA-2026-0077", "FA-2025-1198")
+    mine, others = basket.of_customer(con, picked, "C00012")
+    assert docs_of(con, mine) == {"FA-2026-0041", "FA-2026-0077"}
+    assert others == 1  # FA-2025-1198 is C00027's
+    assert basket.of_customer(con, picked, "C00031") == (basket.EMPTY, 3)
+    assert basket.of_customer(con, basket.EMPTY, "C00012") == (basket.EMPTY, 0)
+
+
+def test_basket_penalties_per_currency_across_customers(con, tmp_path):
+    """Every customer takes the import defaults: fr_legal, indemnity on; the ECB
+    rate is 2.15 % on 1 Jul 2025 and on 1 Jan 2026, so 12.15 % throughout.
+
+    FA-2026-0041 1234.56 EUR, 15 days: 1234.56 x 0.1215 x 15 / 365 = 6.1643 -> 6.16
+    FA-2025-1198 480.40 EUR, 49 days (3 in 2025, 46 in 2026 at the same rate):
+        480.40 x 0.1215 x 49 / 365 = 7.8358 -> 7.84
+    FU-2026-0005 2000.00 USD (C00040), 1 day: 2000 x 0.1215 / 365 = 0.6658 -> 0.67
+    Indemnities 3 x 40.00 EUR, the USD one included (fixed in euros).
+    EUR: interest 6.16 + 7.84 = 14.00, penalties 14.00 + 120.00 = 134.00,
+         with the amounts 1234.56 + 480.40 + 134.00 = 1848.96.
+    USD: penalties 0.67, with the amount 2000.00 + 0.67 = 2000.67.
+    """
+    more = tmp_path / "usd.csv"
+    more.write_text(
+        HEADER + "C00040;Kowalski Trading Ltd;Facture;FU-2026-0005;Conseil;"
+        "15/01/2026;14/02/2026;2 000,00;USD;2 000,00\n",
+        encoding="utf-8",
+    )
+    importing.import_file(con, more)
+    picked = ids_of(con, "FA-2026-0041", "FA-2025-1198", "FU-2026-0005")
+    totals = basket.penalty_totals(con, picked, AS_OF)
+    assert list(totals) == ["EUR", "USD"]
+    eur, usd = totals["EUR"], totals["USD"]
+    assert (eur.interest, eur.indemnity) == (Decimal("14.00"), Decimal("120.00"))
+    assert eur.penalties == Decimal("134.00")
+    assert eur.amount_including_penalties == Decimal("1848.96")
+    assert (usd.interest, usd.indemnity) == (Decimal("0.67"), Decimal("0.00"))
+    assert usd.amount_including_penalties == Decimal("2000.67")
+    assert basket.penalty_totals(con, basket.EMPTY, AS_OF) == {}

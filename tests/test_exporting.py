@@ -273,3 +273,21 @@ def test_export_of_an_expert_search_checks_the_expression(con):
     with pytest.raises(InvalidValue, match="Cannot sort by"):
         exporting.search_rows(con, search.Filters(), AS_OF, sort="1; DROP TABLE items")
     assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 5
+
+
+def test_basket_file_is_written_in_the_format_of_its_suffix(con):
+    ids = ids_of(con, "FA-2026-0077", "FA-2026-0041")
+    # sorted by due date: 31 Jan then 14 Feb
+    csv_lines = lines(exporting.basket_file(con, ids, AS_OF, ".csv"))
+    assert [line.split(",")[2] for line in csv_lines[1:-1]] == [
+        "FA-2026-0041",
+        "FA-2026-0077",
+    ]
+    data = exporting.basket_file(con, ids, AS_OF, ".XLSX")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        "FA-2026-0041",
+        "FA-2026-0077",
+    ]
+    with pytest.raises(InvalidValue, match=r"use \.csv or \.xlsx"):
+        exporting.basket_file(con, ids, AS_OF, ".pdf")

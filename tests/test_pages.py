@@ -29,7 +29,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as streamlit_app_test
 
-from dunning import clock, customers, importing, store
+from dunning import actions, clock, customers, importing, penalties, store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -277,7 +277,7 @@ def test_customer_record_shows_open_amount_not_original(workspace):
     at = open_customer(app().run(), "C00027")
     assert not at.exception
     assert at.title[0].value == "Société Générale d'Équipement Rhône"
-    items = at.dataframe[-1].value
+    items = record_items(at)
     row = items[items["Document"] == "FA-2025-1198"].iloc[0]
     assert spaced(row["Open amount"]) == "480,40 €"  # 980.40 - 500.00 paid
     assert spaced(row["Amount"]) == "980,40 €"
@@ -320,6 +320,13 @@ def test_customer_record_follows_the_picker(workspace):
     at.selectbox(key="customer_picker").select("C00031").run()
     assert at.title[0].value == "Cœur de Lion SARL"
     assert at.session_state["customer"] == "C00031"
+
+
+def record_items(at: AppTest):
+    """The record's table of open items (its key names the page of rows)."""
+    return next(
+        d.value for d in at.dataframe if (d.key or "").startswith("customer_rows")
+    )
 
 
 def labelled(widgets, start: str):
@@ -445,9 +452,12 @@ def test_search_page_counts_and_totals_every_match(workspace):
         "FA-2026-0102",
     ]
     assert "**Active filters:** all open items" in [m.value for m in at.markdown]
-    assert [b.label for b in at.get("download_button")] == [
-        "Export matches to CSV",
-        "Export matches to XLSX",
+    # the basket panel's (empty basket: disabled) stand above the results'
+    assert [(b.label, b.proto.disabled) for b in at.get("download_button")] == [
+        ("Download the basket (CSV)", True),
+        ("Download the basket (XLSX)", True),
+        ("Export matches to CSV", False),
+        ("Export matches to XLSX", False),
     ]
 
 
@@ -785,3 +795,198 @@ def test_empty_workspace_opens_on_the_demo(workspace_file):
     assert not at.exception
     assert demo_label(at)
     assert len(at.dataframe[0].value) > 0
+
+
+# ---------------------------------------------------------------------------
+# Customer record: the selected items, their qualification, actions
+#
+# C00012's record lists its open items by due date: AV-2026-0003 (20/01/2026),
+# FA-2026-0041 (31/01/2026), FA-2026-0077 (14/02/2026). The customer takes the
+# import defaults: fr_legal with the indemnity on. The ECB rate in force on
+# 1 Jan 2026 is 2.15 % (data/rates/ecb_mro.csv, changed 2025-06-11), so the
+# rate is 2.15 + 10 = 12.15 % for days late in January-June 2026.
+
+
+def record(at: AppTest, number: str = "C00012") -> AppTest:
+    at.session_state["customer"] = number
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception
+    return at
+
+
+def table_with(at: AppTest, column: str, without: str | None = None):
+    """The first table showing this column (and not the other one)."""
+    return next(
+        d.value
+        for d in at.dataframe
+        if column in d.value.columns and (without is None or without not in d.value)
+    )
+
+
+def item_statuses(path: Path) -> dict[str, tuple]:
+    con = store.connect(path)
+    try:
+        rows = con.execute(
+            "SELECT doc_number, status, status_comment, status_author, promise_date "
+            "FROM items"
+        ).fetchall()
+    finally:
+        con.close()
+    return {doc: tuple(rest) for doc, *rest in rows}
+
+
+def test_record_shows_the_breakdown_and_the_four_totals_of_ticked_items(workspace):
+    at = tick(record(app().run()), "customer_rows", 1, 2)
+    assert metric(at, "In basket") == "2"
+    assert any("2 item(s) of this customer" in c.value for c in at.caption)
+
+    # FA-2026-0041 1234.56, 15 days late (1 Feb to 15 Feb):
+    #   1234.56 x 0.1215 x 15 / 365 = 2249.9856 / 365 = 6.1643 -> 6.16; + 40.00
+    # FA-2026-0077 12500.00, 1 day late (15 Feb):
+    #   12500.00 x 0.1215 x 1 / 365 = 1518.75 / 365 = 4.1610 -> 4.16; + 40.00
+    items = table_with(at, "Note", without="Hashtag")
+    assert list(items["Document"]) == ["FA-2026-0041", "FA-2026-0077"]
+    assert list(items["Days late"]) == [15, 1]
+    assert texts_of(items["Open amount"]) == ["1 234,56 €", "12 500,00 €"]
+    assert texts_of(items["Interest"]) == ["6,16 €", "4,16 €"]
+    assert texts_of(items["Indemnity"]) == ["40,00 €", "40,00 €"]
+    assert texts_of(items["Penalty"]) == ["46,16 €", "44,16 €"]  # 6.16+40, 4.16+40
+    assert all("no dated payments" in note for note in items["Note"])
+    periods = table_with(at, "Rate")
+    assert list(periods["From"]) == ["01/02/2026", "15/02/2026"]
+    assert list(periods["To"]) == ["15/02/2026", "15/02/2026"]
+    assert list(periods["Days"]) == [15, 1]
+    assert texts_of(periods["Base"]) == ["1 234,56 €", "12 500,00 €"]
+    assert texts_of(periods["Rate"]) == ["12,15 %", "12,15 %"]
+
+    # Selected 1234.56 + 12500.00 = 13734.56; penalties 46.16 + 44.16 = 90.32;
+    # including them 13734.56 + 90.32 = 13824.88.
+    totals = table_with(at, "Hashtag")
+    by_name = dict(zip(totals["Hashtag"], totals["Prints"], strict=True))
+    assert by_name == {
+        "#items_amount_selected": "13 734,56 €",
+        "#items_amount_selected_late_penalties": "90,32 €",
+        "#items_amount_selected_include_late_penalties": "13 824,88 €",
+        "#items_list_selected": "a statement of 2 item line(s) and 1 totals line(s)",
+    }
+    assert texts_of(totals["EUR"])[:3] == ["13 734,56 €", "90,32 €", "13 824,88 €"]
+    statement = at.code[0].value
+    assert "FA-2026-0041" in statement and "Total EUR" in statement
+    assert "AV-2026-0003" not in statement
+    # the credit note left out of the selection is named as an unapplied credit
+    assert any("AV-2026-0003 -250.00 EUR" in w.value for w in at.warning)
+    # the basket panel: the same penalties, per currency
+    assert metric(at, "Penalties EUR") == "90,32 €"
+    assert [b.label for b in at.get("download_button")] == [
+        "Download the basket (CSV)",
+        "Download the basket (XLSX)",
+    ]
+
+
+def texts_of(values) -> list[str]:
+    return [spaced(v) for v in values]
+
+
+def test_the_composer_opens_from_the_record_with_this_customers_items(workspace):
+    # FA-2025-1198 (C00027, first by due date) joins the basket from the search
+    at = tick(search_page(app().run()), "search_rows", 0)
+    at = tick(record(at), "customer_rows", 1)  # and FA-2026-0041 of C00012
+    assert metric(at, "In basket") == "2"
+    # FA-2025-1198: 480.40 x 0.1215 x 49 / 365 = 7.8358 -> 7.84, + 40.00 = 47.84
+    # FA-2026-0041: 6.16 + 40.00 = 46.16; 47.84 + 46.16 = 94.00
+    assert metric(at, "Penalties EUR") == "94,00 €"
+    assert any("1 more item(s) of the basket" in c.value for c in at.caption)
+
+    button(at, "New action (outside the dunning scenario)").click().run()
+    assert not [s for s in at.subheader if s.value == "Specific action"]
+    button(at, "Specific action").click().run()
+    assert not at.exception
+    assert [s.value for s in at.subheader].count("Specific action") == 1
+    assert any(
+        "this action claims only the 1 of this customer" in i.value for i in at.info
+    )
+    # the composer's preview assesses FA-2026-0041 only
+    at.text_area(key="composer_C00012_body").input("#items_amount_selected").run()
+    preview = table_with(at, "Note", without="Status")
+    assert list(preview["Document"]) == ["FA-2026-0041"]
+
+    # the composer stays open for this customer only
+    at.selectbox(key="customer_picker").select("C00027").run()
+    assert "Specific action" not in [s.value for s in at.subheader]
+    at.selectbox(key="customer_picker").select("C00012").run()
+    assert "Specific action" in [s.value for s in at.subheader]
+    assert at.text_area(key="composer_C00012_body").value == "#items_amount_selected"
+    button(at, "Close the composer").click().run()
+    assert "Specific action" not in [s.value for s in at.subheader]
+
+
+def test_qualifying_two_items_asks_first_then_shows_their_status(
+    workspace, monkeypatch
+):
+    monkeypatch.setenv("DUNNING_USER", "analyst")
+    at = tick(record(app().run()), "customer_rows", 1, 2)
+    at.selectbox(key="record_C00012_status").select("disputed").run()
+    at.text_input(key="record_C00012_comment").input("Delivery contested").run()
+    button(at, "Apply to 2 item(s)").click().run()
+    assert any("Apply 'Disputed' to 2 items?" in w.value for w in at.warning)
+    assert item_statuses(workspace)["FA-2026-0041"][0] == "open"  # not yet
+
+    button(at, "Yes, apply to 2 items").click().run()
+    assert not at.exception
+    assert any("Disputed: 2 item(s) qualified." in s.value for s in at.success)
+    statuses = item_statuses(workspace)
+    for doc in ("FA-2026-0041", "FA-2026-0077"):
+        assert statuses[doc] == ("disputed", "Delivery contested", "analyst", None)
+    assert statuses["AV-2026-0003"][0] == "open"
+    assert list(record_items(at)["Status"]) == ["Open", "Disputed", "Disputed"]
+
+    # disputed items bear no penalty unless included: 0.00, then 90.32 again
+    items = table_with(at, "Note", without="Hashtag")
+    assert all(n == "disputed: excluded from penalties" for n in items["Note"])
+    assert any("FA-2026-0041 is disputed" in w.value for w in at.warning)
+    totals = table_with(at, "Hashtag")
+    assert spaced(totals["Prints"][1]) == "0,00 €"
+    at.toggle(key="record_C00012_include_disputed").set_value(True).run()
+    assert spaced(table_with(at, "Hashtag")["Prints"][1]) == "90,32 €"
+
+
+def test_a_promise_to_pay_on_one_item_needs_its_date_and_asks_nothing(workspace):
+    at = tick(record(app().run()), "customer_rows", 1)
+    at.selectbox(key="record_C00012_status").select("promised").run()
+    button(at, "Apply to 1 item(s)").click().run()
+    assert any("needs the date" in e.value for e in at.error)
+    at.date_input(key="record_C00012_promise_date").set_value(dt.date(2026, 3, 1))
+    button(at, "Apply to 1 item(s)").click().run()
+    assert any("Promise to pay: 1 item(s)" in s.value for s in at.success)
+    promised = item_statuses(workspace)["FA-2026-0041"]
+    assert (promised[0], promised[3]) == ("promised", dt.date(2026, 3, 1))
+    assert list(record_items(at)["Status"])[1] == "Promise to pay"
+
+
+def test_the_history_opens_an_action_in_one_click(workspace):
+    con = store.connect(workspace)
+    try:
+        ids = penalties.item_ids(con, "C00012", ["FA-2026-0041", "FA-2026-0077"])
+        action_id = actions.create(
+            con,
+            "C00012",
+            ids,
+            type="letter",
+            subject="Relance",
+            body="Merci de régler #items_amount_selected.",
+            planned_for="2026-02-20",
+        )
+    finally:
+        con.close()
+    at = record(app().run())
+    listed = next(d for d in at.dataframe if d.key == "customer_actions_C00012")
+    assert list(listed.value["Action"]) == [action_id]
+    at.session_state["customer_actions_C00012"] = {"selection": {"rows": [0]}}
+    at.run()
+    assert not at.exception
+    assert f"Action #{action_id} — Letter — Planned" in [h.value for h in at.subheader]
+    claimed = table_with(at, "Open amount then")
+    assert list(claimed["Document"]) == ["FA-2026-0041", "FA-2026-0077"]
+    assert texts_of(claimed["Open amount then"]) == ["1 234,56 €", "12 500,00 €"]
+    # the penalties then: 6.16 + 40.00 and 4.16 + 40.00 (worked out above)
+    assert texts_of(claimed["Penalty then"]) == ["46,16 €", "44,16 €"]
