@@ -174,11 +174,26 @@ def _new_page(browser):
     return context, opened
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.failed_call = report.failed
+    return report
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh browser tab (its own session) for one test."""
+def page(browser, request, tmp_path_factory):
+    """A fresh browser tab (its own session) for one test; a failing test leaves
+    a screenshot of the screen it failed on, named in the output."""
     context, opened = _new_page(browser)
     yield opened
+    if getattr(request.node, "failed_call", False):
+        folder = tmp_path_factory.getbasetemp() / "failures"
+        folder.mkdir(exist_ok=True)
+        shot = folder / f"{request.node.name}.png"
+        opened.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
     context.close()
 
 
