@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= $(or $(STREAMLIT_SERVER_PORT),8501)
 
-.PHONY: run test check lint format bench demo clean
+.PHONY: run test check lint format bench demo clean screenshots
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ format: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/import_ledger.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/campaign.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Screenshots of the main screens for the README, taken by the browser journey.
+screenshots: $(BIN)/.installed
+	DUNNING_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_journey.py

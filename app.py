@@ -66,12 +66,15 @@ def sidebar(con) -> None:
 
 
 st.set_page_config(layout="wide", page_title="Dunning workspace")
+# Calling st.navigation ends Streamlit's folder-based mode for pages/; until then a
+# first request to a screen's address would run that file alone (pages/__init__.py).
 page = st.navigation(
     [
         st.Page(common.PAGE_ACCOUNTS, title="Accounts", default=True),
         st.Page(common.PAGE_DASHBOARD, title="Dashboard"),
         st.Page(common.PAGE_CUSTOMER, title="Customer record"),
         st.Page(common.PAGE_SEARCH, title="Search"),
+        st.Page(common.PAGE_CAMPAIGNS, title="Campaigns"),
         st.Page(common.PAGE_TEMPLATES, title="Templates"),
         st.Page(common.PAGE_ACTIONS, title="Actions"),
         st.Page(common.PAGE_IMPORT, title="Import"),
