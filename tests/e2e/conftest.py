@@ -176,24 +176,24 @@ def _new_page(browser):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
+    """A failing browser test leaves a screenshot of the screen it failed on, taken
+    at once, while its server still runs."""
     report = yield
-    if report.when == "call":
-        item.failed_call = report.failed
+    opened = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and opened is not None:
+        folder = item.config._tmp_path_factory.getbasetemp() / "failures"
+        folder.mkdir(exist_ok=True)
+        shot = folder / f"{item.name}.png"
+        opened.screenshot(path=str(shot), full_page=True)
+        report.sections.append(("screenshot", f"screenshot of the failure: {shot}"))
     return report
 
 
 @pytest.fixture
-def page(browser, request, tmp_path_factory):
-    """A fresh browser tab (its own session) for one test; a failing test leaves
-    a screenshot of the screen it failed on, named in the output."""
+def page(browser):
+    """A fresh browser tab (its own session) for one test."""
     context, opened = _new_page(browser)
     yield opened
-    if getattr(request.node, "failed_call", False):
-        folder = tmp_path_factory.getbasetemp() / "failures"
-        folder.mkdir(exist_ok=True)
-        shot = folder / f"{request.node.name}.png"
-        opened.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
     context.close()
 
 

@@ -8,9 +8,14 @@ from conftest import no_exception, screenshot, settle
 # url path of each page (Streamlit names it after the file), and a text it shows.
 PAGES = [
     ("", "Accounts"),
+    ("dashboard", "Aging balance"),
     ("customer", "Customer"),
+    ("search", "Selection basket"),
+    ("campaigns", "Campaigns"),
+    ("templates", "Preview"),
+    ("actions", "Actions"),
     ("import_file", "Import"),
-    ("settings", "Settings"),
+    ("settings", "Email (SMTP)"),
 ]
 
 
