@@ -8,10 +8,15 @@ from typing import Any
 
 import duckdb
 
-from dunning import ledger
+from dunning import ledger, parsing
 from dunning.errors import InvalidValue, NotFound
 
 PENALTY_RULES = ("fr_legal", "de_legal", "uk_legal", "fixed", "none")
+FLAG_LABELS = {
+    "indemnity_enabled": "Fixed indemnity",
+    "is_consumer": "Consumer",
+    "in_insolvency": "Insolvency proceedings",
+}
 LANGUAGES = ("fr", "en")
 EDITABLE = (
     "name",
@@ -100,12 +105,7 @@ def update(
     clean = {key: checked_field(key, value) for key, value in changes.items()}
     if not clean:
         return get(con, customer_number)
-    merged = {**get(con, customer_number), **clean}
-    if merged["penalty_rule"] == "fixed" and merged["penalty_rate"] is None:
-        raise InvalidValue(
-            "The fixed penalty rule needs its annual rate: give the contractual "
-            "rate (e.g. 12.5), or choose another rule."
-        )
+    check_penalty_settings({**get(con, customer_number), **clean})
     assignments = ", ".join(f"{key} = ?" for key in clean)
     con.execute(
         f"UPDATE customers SET {assignments}, needs_review = false, "
@@ -113,6 +113,26 @@ def update(
         [*clean.values(), customer_number],
     )
     return get(con, customer_number)
+
+
+def check_penalty_settings(record: dict[str, Any]) -> None:
+    """Refuse a record whose penalty rule lacks what it needs (fixed: its rate)."""
+    if record.get("penalty_rule") == "fixed" and record.get("penalty_rate") is None:
+        raise InvalidValue(
+            "The fixed penalty rule needs its annual rate: give the contractual "
+            "rate (e.g. 12.5), or choose another rule."
+        )
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A yes/no setting: a boolean, or text such as oui/non, yes/no, true/false, 1/0."""
+    flag = value if isinstance(value, bool) else parsing.yes_no(str(value))
+    if flag is None:
+        label = FLAG_LABELS[key]
+        raise InvalidValue(
+            f"{label} {value!r}: write yes or no (also oui/non, o/n, true/false, 1/0)."
+        )
+    return flag
 
 
 def _days(value: Any) -> int:
@@ -151,6 +171,8 @@ def checked_field(key: str, value: Any) -> Any:
         )
     if key == "payment_terms_days":
         return _days(value)
+    if key in FLAG_LABELS and value is not None:
+        return _flag(key, value)
     if key == "penalty_rate" and value not in (None, ""):
         return _rate(value)
     if key == "currency" and (not isinstance(value, str) or len(value) != 3):

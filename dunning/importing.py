@@ -24,12 +24,13 @@ from typing import Any
 import duckdb
 from babel import numbers as babel_numbers
 
-from dunning import clock, columns, lettering, parsing, sources, store
+from dunning import clock, columns, customers, lettering, parsing, sources, store
 from dunning.errors import (
     AlreadyImported,
     AmbiguousDateOrder,
     DunningError,
     ImportRefused,
+    InvalidValue,
 )
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ STATUSES = {
         "deleted",
     ],
 }
-YES = ["oui", "o", "yes", "y", "true", "vrai", "1", "x"]
+YES = list(parsing.YES)
 
 CONTACT_ROLES = {
     "dunning": ["relance", "recouvrement", "dunning", "collections", "credit"],
@@ -580,6 +581,8 @@ def _run_in_transaction(con, read: _Read, options, file_name) -> Report:
                 f"({bad['message'].splitlines()[0]}); check its quotes and separators",
             )
         )
+    if source.format != "fec":  # the FEC's own columns are read by position
+        report.problems.extend(_unused_columns(source.columns, mapping, kind))
     if kind == "items":
         _import_items(con, report, options, read.plan)
     elif kind == "customers":
@@ -590,6 +593,36 @@ def _run_in_transaction(con, read: _Read, options, file_name) -> Report:
         {p.line for p in report.problems if p.severity == "error"}
     )
     return report
+
+
+def _unused_columns(names: list[str], mapping: dict[str, str], kind: str):
+    """A warning for each column of the file that fills no field, and why."""
+    used = set(mapping.values())
+    problems = []
+    for name in names:
+        if name in used:
+            continue
+        field_name = columns.field_for(name)
+        label = columns.FIELD_LABELS.get(field_name or "", field_name)
+        if field_name is None:
+            why = "its name is not one the import knows"
+        elif field_name not in columns.KIND_FIELDS[kind]:
+            why = f"it reads as {label}, which a {kind} file does not carry"
+        elif field_name in mapping:
+            why = f"{label} is already read from column {mapping[field_name]!r}"
+        else:
+            why = f"the mapping does not use it (it reads as {label})"
+        problems.append(
+            Problem(
+                None,
+                name,
+                None,
+                f"column not used: {why}; its values are not imported. Map it to a "
+                "field if they matter.",
+                "warning",
+            )
+        )
+    return problems
 
 
 def _resolve_mapping(con, source: sources.Source, options: Options):
@@ -1954,6 +1987,12 @@ def _import_customers(con, source, report: Report, options: Options) -> None:
         report.problems.extend(problems)
         if record is None:
             continue
+        refused = _check_penalty_settings(
+            con, record, row, mapping, _customer_defaults(settings)
+        )
+        if refused:
+            report.problems.append(refused)
+            continue
         seen[record["customer_number"]] = row["line"]
         _store_customer(con, record, settings, import_id)
         if row.get("email") or row.get("contact_name"):
@@ -1965,8 +2004,24 @@ def _import_customers(con, source, report: Report, options: Options) -> None:
     report.preview = rows[:PREVIEW_ROWS]
 
 
+# The customers column each field of a customers file fills; the other fields
+# (number, contact name, email) go to the key and the contacts.
+_CUSTOMER_COLUMNS = {
+    field_name: "name" if field_name == "customer_name" else field_name
+    for field_name in columns.KIND_FIELDS["customers"]
+    if ("name" if field_name == "customer_name" else field_name) in customers.EDITABLE
+}
+_TERMS = re.compile(r"(?i)^(?:net\s*)?(\d+)\s*(?:jours?|j|days?|d)?$")
+
+
 def _customer_record(row, mapping, seen):
-    """A customer row checked and converted; problems for what is wrong in it."""
+    """A customer row checked and converted; problems for what is wrong in it.
+
+    Every value goes through `customers.checked_field`, the check of the customer
+    record itself, once the file's way of writing it is read (`_customer_text`).
+    A value the record would refuse rejects the row, except a language, which
+    falls back to the workspace default with a warning.
+    """
     line = row["line"]
     number = row["customer_number"]
     if number is None:
@@ -1985,70 +2040,70 @@ def _customer_record(row, mapping, seen):
                 "keep one row per customer",
             )
         ]
+    record: dict[str, Any] = {"customer_number": number}
     problems = []
-    record = {k: row.get(k) for k in columns.KIND_FIELDS["customers"]}
-    language = (row.get("language") or "").strip().lower()[:2] or None
-    if language and language not in ("fr", "en"):
-        problems.append(
-            Problem(
-                line,
-                mapping.get("language"),
-                row.get("language"),
-                "language must be fr or en; the workspace default is used",
-                "warning",
+    for field_name, column in _CUSTOMER_COLUMNS.items():
+        text = row.get(field_name)
+        if text is None:
+            continue
+        try:
+            record[column] = customers.checked_field(
+                column, _customer_text(field_name, text)
             )
-        )
-        language = None
-    record["language"] = language
-    currency = (row.get("currency") or "").strip().upper() or None
-    if currency and currency not in CURRENCIES:
-        return None, [
-            Problem(
-                line,
-                mapping.get("currency"),
-                row.get("currency"),
-                f"unknown currency code '{row.get('currency')}': use an ISO code "
-                "such as EUR, USD or GBP",
+        except InvalidValue as error:
+            fallback = field_name == "language"
+            message = f"{error} The workspace default is used." if fallback else error
+            severity = "warning" if fallback else "error"
+            problems.append(
+                Problem(line, mapping.get(field_name), text, str(message), severity)
             )
-        ]
-    record["currency"] = currency
-    terms = row.get("payment_terms_days")
-    if terms is not None:
-        digits = re.match(r"^\s*(\d{1,3})", terms)
-        if not digits:
-            return None, [
-                Problem(
-                    line,
-                    mapping.get("payment_terms_days"),
-                    terms,
-                    f"payment terms '{terms}' are not a number of days (e.g. 30)",
-                )
-            ]
-        record["payment_terms_days"] = int(digits.group(1))
-    rule = row.get("penalty_rule")
-    if rule is not None and rule not in (
-        "fr_legal",
-        "de_legal",
-        "uk_legal",
-        "fixed",
-        "none",
-    ):
-        return None, [
-            Problem(
-                line,
-                mapping.get("penalty_rule"),
-                rule,
-                "penalty rule must be fr_legal, de_legal, uk_legal, fixed or none",
-            )
-        ]
-    for flag in ("is_consumer", "in_insolvency"):
-        if row.get(flag) is not None:
-            record[flag] = _yes(row[flag])
+    if any(p.severity == "error" for p in problems):
+        return None, problems
     return record, problems
 
 
-def _yes(text: str) -> bool:
-    return columns.normalise(text) in YES
+def _customer_text(field_name: str, text: str) -> str:
+    """A customer cell as the customer record takes it: 'French' -> 'fr', '8,5 %'
+    -> '8,5', '30 jours' -> '30', 'FR legal' -> 'fr_legal', 'eur' -> 'EUR'."""
+    if field_name == "language":
+        return text.lower()[:2]
+    if field_name == "currency":
+        code = text.upper()
+        if code not in CURRENCIES:
+            raise InvalidValue(
+                f"Unknown currency code {text!r}: use an ISO code such as EUR, USD "
+                "or GBP."
+            )
+        return code
+    if field_name == "payment_terms_days":
+        terms = _TERMS.match(text)
+        return terms.group(1) if terms else text
+    if field_name == "penalty_rule":
+        return columns.normalise(text).replace(" ", "_")
+    if field_name == "penalty_rate":
+        return re.sub(r"\s*%$", "", text)
+    return text
+
+
+def _check_penalty_settings(con, record, row, mapping, defaults) -> Problem | None:
+    """A problem when the record, with what is stored already, lacks a fixed rate."""
+    stored = con.execute(
+        "SELECT penalty_rule, penalty_rate FROM customers WHERE customer_number = ?",
+        [record["customer_number"]],
+    ).fetchone()
+    rule, rate = stored or (defaults["rule"], None)
+    merged = {"penalty_rule": rule, "penalty_rate": rate, **record}
+    try:
+        customers.check_penalty_settings(merged)
+    except InvalidValue as error:
+        given = "penalty_rule" if row.get("penalty_rule") else "penalty_rate"
+        return Problem(
+            row["line"],
+            mapping.get(given) or mapping.get("penalty_rule"),
+            row.get(given),
+            f"{error} Add a penalty rate column or write the rate on this row.",
+        )
+    return None
 
 
 def _store_customer(con, record, settings, import_id: int) -> None:
@@ -2075,23 +2130,11 @@ def _store_customer(con, record, settings, import_id: int) -> None:
                 import_id,
             ],
         )
-    updates = {
-        "name": record.get("customer_name"),
-        "phone": record.get("phone"),
-        "address": record.get("address"),
-        "postal_code": record.get("postal_code"),
-        "city": record.get("city"),
-        "country": record.get("country"),
-        "language": record.get("language"),
-        "currency": record.get("currency"),
-        "payment_terms_days": record.get("payment_terms_days"),
-        "segment": record.get("segment"),
-        "account_manager": record.get("account_manager"),
-        "penalty_rule": record.get("penalty_rule"),
-        "is_consumer": record.get("is_consumer"),
-        "in_insolvency": record.get("in_insolvency"),
+    given = {
+        column: record[column]
+        for column in _CUSTOMER_COLUMNS.values()
+        if record.get(column) is not None
     }
-    given = {k: v for k, v in updates.items() if v is not None}
     assignments = ", ".join(f"{k} = ?" for k in given)
     con.execute(
         f"UPDATE customers SET {assignments}{', ' if given else ''}"

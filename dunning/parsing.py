@@ -19,6 +19,10 @@ _STRIP = "[\\s\\x{00A0}\\x{202F}\\x{2007}€$£]|EUR|USD|GBP|CHF|eur"
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 
+# How a yes/no cell is written, lower case, in French and English.
+YES = ("oui", "o", "yes", "y", "true", "vrai", "1", "x")
+NO = ("non", "n", "no", "false", "faux", "0")
+
 # An amount DuckDB's reader types exactly as `number_sql` does: a minus, at most 15
 # digits grouped by plain spaces, at most two decimals after one mark. Its reader
 # rounds extra decimals and accepts exponents, so other shapes stay text.
@@ -32,6 +36,14 @@ _READER_DATES = {
     "mdy": {"/": "%m/%d/%Y", ".": "%m.%d.%Y", "-": "%m-%d-%Y"},
 }
 _ISO_DAY = "%Y-%m-%d"
+
+
+def yes_no(text: str) -> bool | None:
+    """A yes/no cell ('oui', 'N', 'true', '0' ...) as a boolean, else None."""
+    word = str(text).strip().lower()
+    if word in YES:
+        return True
+    return False if word in NO else None
 
 
 def clean(expr: str) -> str:

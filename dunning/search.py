@@ -161,6 +161,14 @@ _OPERATORS = {
     "OPERATOR_COALESCE",
 }
 EXPERT_TIME_LIMIT_S = 5.0
+# How many times longer than the items' own text an expression may make a text.
+# DuckDB checks for an interruption between chunks of rows, never inside a function
+# call: `replace(reference, '0', '0000000000')` nested six deep builds megabytes per
+# row in one call, which no time limit can stop, so such growth is refused before
+# the query runs (three nested x10 replacements are still allowed).
+MAX_TEXT_GROWTH = 1000
+# The growth counted for a replacement that is not a literal (a column's text).
+_UNKNOWN_GROWTH = 100
 DEFAULT_LIMIT = 500
 
 
@@ -375,6 +383,54 @@ def _check_tree(tree: dict) -> None:
             "e.g. days_late > 45 AND open_amount > 1000."
         )
     _check_node(node["where_clause"])
+    growth = _text_growth(node["where_clause"])
+    if growth > MAX_TEXT_GROWTH:
+        raise InvalidValue(
+            f"The expression can make a text up to {growth:,} times longer than the "
+            f"item's (nested replace); at most {MAX_TEXT_GROWTH:,} times is allowed, "
+            "as longer texts cannot be stopped by the time limit. Nest fewer "
+            "replacements."
+        )
+
+
+def _text_growth(node: Any) -> int:
+    """How many times longer than its inputs' text a (checked) node's text can be.
+
+    Of the allowed functions only `replace` multiplies a length: by
+    len(replacement) / len(searched) at most, per occurrence. `repeat`, `lpad` and
+    `rpad`, which would build a text of any length, are not allowed at all;
+    concatenation only adds texts already counted.
+    """
+    if isinstance(node, list):
+        return max((_text_growth(child) for child in node), default=1)
+    if not isinstance(node, dict):
+        return 1
+    inner = max(
+        (
+            _text_growth(child)
+            for child in node.values()
+            if isinstance(child, dict | list)
+        ),
+        default=1,
+    )
+    if node.get("class") != "FUNCTION" or node.get("function_name") != "replace":
+        return inner
+    arguments = [a.get("expression", {}) for a in node.get("arguments", [])]
+    if len(arguments) != 3:
+        return inner
+    text, searched, replacement = arguments
+    found, written = _literal_text(searched), _literal_text(replacement)
+    if found is not None and written is not None:
+        factor = max(1, -(-len(written) // len(found))) if found else 1
+    else:
+        factor = _UNKNOWN_GROWTH * _text_growth(replacement)
+    return max(inner, _text_growth(text) * factor)
+
+
+def _literal_text(node: dict) -> str | None:
+    """The text of a string literal node, None for anything else."""
+    literal = node.get("literal", {}) if node.get("class") == "CONSTANT" else {}
+    return literal.get("text") if literal.get("kind") == "STRING" else None
 
 
 def _first_line(error: Exception) -> str:

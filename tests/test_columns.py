@@ -176,3 +176,20 @@ def test_unknown_saved_mapping_names_the_saved_ones(con):
 def test_a_mapping_needs_a_name(con):
     with pytest.raises(ImportRefused, match="name"):
         columns.save(con, "  ", "items", {})
+
+
+@pytest.mark.parametrize(
+    ("name", "field_name"),
+    [
+        ("indemnity_enabled", "indemnity_enabled"),
+        ("indemnity", "indemnity_enabled"),
+        ("Indemnité", "indemnity_enabled"),
+        ("indemnite_forfaitaire", "indemnity_enabled"),
+        ("Indemnité forfaitaire de recouvrement", "indemnity_enabled"),
+        ("penalty_rate", "penalty_rate"),
+        ("Taux de pénalités", "penalty_rate"),
+    ],
+)
+def test_penalty_setting_column_names(name, field_name):
+    assert columns.field_for(name) == field_name
+    assert field_name in columns.KIND_FIELDS["customers"]

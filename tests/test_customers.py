@@ -73,3 +73,24 @@ def test_open_items_oldest_due_first(ledger):
         "FA-2026-0077",  # due 14/02
     ]
     assert [i["days_late"] for i in items] == [0, 15, 1]
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "flag"),
+    [
+        ("is_consumer", True, True),
+        ("is_consumer", "oui", True),
+        ("in_insolvency", "N", False),
+        ("indemnity_enabled", "non", False),
+        ("indemnity_enabled", "1", True),
+        ("indemnity_enabled", "false", False),
+    ],
+)
+def test_yes_no_settings(ledger, field_name, value, flag):
+    record = customers.update(ledger, "C00027", {field_name: value})
+    assert record[field_name] is flag
+
+
+def test_an_unreadable_yes_no_is_refused(ledger):
+    with pytest.raises(InvalidValue, match="Fixed indemnity 'maybe': write yes or no"):
+        customers.update(ledger, "C00027", {"indemnity_enabled": "maybe"})

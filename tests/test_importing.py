@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dunning import aging, columns, importing, ledger
+from dunning import aging, columns, customers, importing, ledger
 from dunning.errors import (
     AlreadyImported,
     AmbiguousDateOrder,
@@ -1228,3 +1228,270 @@ def test_cli_ambiguous_dates_name_the_option(tmp_path):
     again = _cli("import", str(path), "--json", "--db", str(db), "--date-order", "dmy")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["rows_loaded"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Customers files: every mapped field reaches the customer record
+
+
+def customer(con, number: str) -> dict:
+    cursor = con.execute("SELECT * FROM customers WHERE customer_number = ?", [number])
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    return dict(zip(names, rows[0], strict=True)) if rows else {}
+
+
+def test_customers_file_fills_every_field_it_maps(con, data_file):
+    report = load(con, data_file("clients_parametres.csv"))
+    assert report.kind == "customers"
+    assert (report.rows_loaded, report.errors) == (2, [])
+    # every field a customers file can carry is in the file (contacts apart), so a
+    # field added to the customers kind without reaching the table fails here
+    assert set(report.mapping) == set(columns.KIND_FIELDS["customers"]) - {
+        "email",
+        "contact_name",
+    }
+    settings = list(customers.EDITABLE)  # in the record's order
+    golf, hotel = customer(con, "P07"), customer(con, "P08")
+    assert [golf[key] for key in settings] == [
+        "Golf SARL",
+        "01 23 45 67 89",
+        "3 rue des Lilas",
+        "69003",  # a postal code stays text
+        "Lyon",
+        "FR",
+        "fr",  # "Français"
+        "EUR",  # "eur"
+        45,  # "45 jours"
+        "PME",
+        "Claire",
+        "fixed",
+        Decimal("8.5"),  # "8,5 %"
+        False,  # indemnity "non"
+        False,  # consumer "n"
+        False,  # insolvency "0"
+    ]
+    assert [hotel[key] for key in settings] == [
+        "Hotel Ltd",
+        "+44 20 7946 0000",
+        "1 High Street",
+        "EC1A 1BB",
+        "London",
+        "GB",
+        "en",  # "English"
+        "GBP",
+        30,
+        "Grands comptes",
+        "Paul",
+        "uk_legal",
+        None,  # empty: no rate, uk_legal needs none
+        True,  # "yes"
+        True,  # "o"
+        True,  # "1"
+    ]
+    # the one column that fills nothing is listed, not dropped unseen
+    assert [(w["line"], w["column"]) for w in report.warnings] == [(None, "Remarque")]
+    assert report.warnings[0]["message"].startswith("column not used")
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("customer_number,name,penalty_rule,penalty_rate\nP07,Golf,fixed,8.5\n", "8.5"),
+        ("customer_number;name;penalty_rule;penalty_rate\nP07;Golf;fixed;8,5\n", "8.5"),
+        (
+            "customer_number;name;penalty_rule;penalty_rate\nP07;Golf;fixed;8.5 %\n",
+            "8.5",
+        ),
+        (
+            "customer_number;name;penalty_rule;penalty_rate\nP07;Golf;fixed;12,75%\n",
+            "12.75",
+        ),
+        ("customer_number;name;penalty_rule;penalty_rate\nP07;Golf;fixed;0\n", "0"),
+    ],
+    ids=["8.5", "8,5", "8.5 %", "12,75%", "0"],
+)
+def test_customers_file_stores_the_penalty_rate(con, tmp_path, text, rate):
+    report = load(con, write_csv(tmp_path, text, "c.csv"))
+    assert (report.kind, report.rows_loaded, report.errors) == ("customers", 1, [])
+    stored_row = customer(con, "P07")
+    assert (stored_row["penalty_rule"], stored_row["penalty_rate"]) == (
+        "fixed",
+        Decimal(rate),
+    )
+
+
+@pytest.mark.parametrize("written", ["abc", "150", "8.5.1", "-1", "nan"])
+def test_an_unreadable_penalty_rate_rejects_the_row(con, tmp_path, written):
+    path = write_csv(
+        tmp_path,
+        f"customer_number;name;penalty_rule;penalty_rate\nP07;Golf;fixed;{written}\n"
+        "P08;Hotel;fixed;10\n",
+        "c.csv",
+    )
+    report = load(con, path)
+    assert [(e["line"], e["column"], e["value"]) for e in report.errors] == [
+        (2, "penalty_rate", written)
+    ]
+    assert "from 0 to 100" in report.errors[0]["message"]
+    assert customer(con, "P07") == {}
+    assert customer(con, "P08")["penalty_rate"] == Decimal("10")  # the valid row
+
+
+def test_a_fixed_rule_without_a_rate_rejects_the_row(con, tmp_path):
+    # the same refusal as customers.update: fixed needs its rate
+    head = "customer_number;name;penalty_rule;penalty_rate\n"
+    path = write_csv(tmp_path, head + "P07;Golf;fixed;\nP08;Hotel;none;\n", "c.csv")
+    report = load(con, path)
+    assert [(e["line"], e["column"], e["value"]) for e in report.errors] == [
+        (2, "penalty_rule", "fixed")
+    ]
+    assert "needs its annual rate" in report.errors[0]["message"]
+    assert customer(con, "P07") == {}
+    assert customer(con, "P08")["penalty_rule"] == "none"
+
+
+def test_a_fixed_rule_keeps_the_rate_already_stored(con, tmp_path):
+    load(con, write_csv(tmp_path, "Code client;Taux pénalités\nP07;9,5\n", "rate.csv"))
+    report = load(
+        con, write_csv(tmp_path, "Code client;Règle pénalités\nP07;fixed\n", "r.csv")
+    )
+    assert report.errors == []
+    stored_row = customer(con, "P07")
+    assert (stored_row["penalty_rule"], stored_row["penalty_rate"]) == (
+        "fixed",
+        Decimal("9.5"),
+    )
+
+
+@pytest.mark.parametrize(
+    "header", ["indemnity_enabled", "indemnity", "indemnité", "indemnite_forfaitaire"]
+)
+def test_indemnity_column_names(con, tmp_path, header):
+    path = write_csv(tmp_path, f"Code client;{header}\nP07;non\n", "c.csv")
+    report = load(con, path)
+    assert report.mapping["indemnity_enabled"] == header
+    assert report.warnings == []
+    assert customer(con, "P07")["indemnity_enabled"] is False  # no 40 EUR charged
+
+
+@pytest.mark.parametrize(
+    ("written", "flag"),
+    [
+        ("yes", True),
+        ("no", False),
+        ("oui", True),
+        ("non", False),
+        ("Oui", True),
+        ("NON", False),
+        ("true", True),
+        ("false", False),
+        ("1", True),
+        ("0", False),
+        ("o", True),
+        ("n", False),
+    ],
+)
+@pytest.mark.parametrize("header", ["Indemnité", "Particulier", "Procédure collective"])
+def test_yes_no_columns(con, tmp_path, header, written, flag):
+    report = load(con, write_csv(tmp_path, f"Code client;{header}\nP07;{written}\n"))
+    (field_name,) = set(report.mapping) - {"customer_number"}
+    assert customer(con, "P07")[field_name] is flag
+
+
+@pytest.mark.parametrize("header", ["Indemnité", "Particulier", "Procédure collective"])
+def test_an_unreadable_yes_no_rejects_the_row(con, tmp_path, header):
+    report = load(con, write_csv(tmp_path, f"Code client;{header}\nP07;peut-être\n"))
+    assert [(e["line"], e["column"], e["value"]) for e in report.errors] == [
+        (2, header, "peut-être")
+    ]
+    assert "yes or no" in report.errors[0]["message"]
+    assert customer(con, "P07") == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "written", "stored_value"),
+    [
+        ("Délai de paiement", "30 jours", 30),
+        ("Délai de paiement", "net 60", 60),
+        ("Délai de paiement", "400", None),  # customers.update: 0 to 365
+        ("Délai de paiement", "12,5", None),  # not 12, not 125
+        ("Devise", "usd", "USD"),
+        ("Devise", "EURO", None),
+        ("Règle pénalités", "FR legal", "fr_legal"),
+        ("Règle pénalités", "monthly", None),
+    ],
+)
+def test_customer_values_checked_like_the_record(
+    con, tmp_path, header, written, stored_value
+):
+    report = load(con, write_csv(tmp_path, f"Code client;{header}\nP07;{written}\n"))
+    (field_name,) = set(report.mapping) - {"customer_number"}
+    if stored_value is None:
+        assert [(e["line"], e["column"], e["value"]) for e in report.errors] == [
+            (2, header, written)
+        ]
+        assert customer(con, "P07") == {}
+    else:
+        assert report.errors == []
+        assert customer(con, "P07")[field_name] == stored_value
+
+
+def test_unknown_language_is_a_warning_and_the_default_is_kept(con, tmp_path):
+    report = load(con, write_csv(tmp_path, "Code client;Langue\nP07;Deutsch\n"))
+    assert report.errors == []
+    assert [(w["line"], w["column"], w["value"]) for w in report.warnings] == [
+        (2, "Langue", "Deutsch")
+    ]
+    assert customer(con, "P07")["language"] == "fr"  # the workspace default
+
+
+@pytest.mark.parametrize(
+    ("text", "unused"),
+    [
+        pytest.param(
+            "Code client;Nom;Remarque\nP07;Golf;x\n",
+            {"Remarque": "not one the import knows"},
+            id="customers: unknown name",
+        ),
+        pytest.param(
+            "Code client;Nom;Échéance\nP07;Golf;01/02/2026\n",
+            {"Échéance": "a customers file does not carry"},
+            id="customers: an items field",
+        ),
+        pytest.param(
+            "Code client;Client;Nom\nP07;P7;Golf\n",
+            {"Client": "already read from column 'Code client'"},
+            id="customers: a second column for one field",
+        ),
+        pytest.param(
+            HEADER.rstrip("\n") + ";Commentaire interne\n"
+            "C1;FA-1;02/01/2026;31/01/2026;10,00;EUR;à voir\n",
+            {"Commentaire interne": "not one the import knows"},
+            id="items",
+        ),
+        pytest.param(
+            "Code client;Contact;Email;Notes\nC1;A;a@b.example;x\n",
+            {"Notes": "not one the import knows"},
+            id="contacts",
+        ),
+    ],
+)
+def test_a_column_that_fills_nothing_is_listed_as_not_used(con, tmp_path, text, unused):
+    report = load(con, write_csv(tmp_path, text))
+    listed = {
+        w["column"]: w["message"]
+        for w in report.warnings
+        if w["message"].startswith("column not used")
+    }
+    assert set(listed) == set(unused)
+    for column, why in unused.items():
+        assert why in listed[column]
+    assert all(w["line"] is None for w in report.warnings if w["column"] in unused)
+
+
+def test_preview_lists_the_columns_not_used(con, tmp_path):
+    path = write_csv(tmp_path, "Code client;Nom;Remarque\nP07;Golf;x\n")
+    report = importing.preview_file(con, path)
+    assert [w["column"] for w in report.warnings] == ["Remarque"]
+    assert customer(con, "P07") == {}  # a preview stores nothing

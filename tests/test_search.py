@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -647,3 +648,74 @@ def test_search_file_exports_every_match_not_only_a_page(ws):
     assert exporting.search_file(ws.con, late, AS_OF, ".XLSX")[:2] == b"PK"  # a zip
     with pytest.raises(InvalidValue, match=r"use \.csv or \.xlsx"):
         exporting.search_file(ws.con, late, AS_OF, ".ods")
+
+
+def _nested_replace(depth: int) -> str:
+    expression = "reference"
+    for _ in range(depth):
+        expression = f"replace({expression}, '0', '0000000000')"
+    return expression
+
+
+@pytest.mark.parametrize("depth", [6, 7])
+def test_a_text_growing_expression_returns_within_the_limit(ws, depth):
+    """A bound on a hostile input: each replace makes every '0' ten zeros, so six
+    nested make a text 10**6 times longer (a reference holding 4 zeros becomes
+    4,000,000 zeros in one function call, which DuckDB cannot interrupt: 11.7 s on
+    the demo before, 16.7 s with seven). It must come back within limit + 2 s."""
+    started = time.monotonic()
+    with pytest.raises(InvalidValue, match=f"{10**depth:,} times longer"):
+        ws.search(as_of=AS_OF, where=f"{_nested_replace(depth)} <> ''")
+    assert time.monotonic() - started < search.EXPERT_TIME_LIMIT_S + 2
+
+
+@pytest.mark.parametrize(
+    ("expression", "growth"),
+    [
+        ("reference <> ''", 1),
+        ("replace(reference, '0', '00') <> ''", 2),  # 2 / 1
+        ("replace(reference, 'ab', 'abc') <> ''", 2),  # 3 / 2, rounded up
+        ("replace(replace(reference, '-', ''), ' ', '') = 'FA2026'", 1),  # shrinks
+        (f"length({_nested_replace(3)}) > 0", 1000),  # 10 x 10 x 10: allowed
+        (f"length({_nested_replace(4)}) > 0", 10_000),  # refused
+        ("replace(reference, '0', customer_name) <> ''", 100),  # a column: 100
+        (
+            "replace(replace(reference, '0', customer_name), 'a', doc_number) <> ''",
+            10_000,
+        ),
+        ("lower(replace(reference, '0', '000')) || reference <> ''", 3),
+    ],
+)
+def test_text_growth_of_an_expression(expression, growth):
+    if growth <= search.MAX_TEXT_GROWTH:
+        search.check_expression(expression)
+    else:
+        with pytest.raises(InvalidValue, match=f"{growth:,} times longer"):
+            search.check_expression(expression)
+
+
+def test_no_allowed_function_builds_a_text_of_any_length():
+    # their output length is a number given in the expression, not bounded by it
+    assert not {"repeat", "lpad", "rpad", "printf", "format"} & search.FUNCTIONS
+
+
+def test_the_interruption_lands_within_a_second_of_the_limit(con, monkeypatch):
+    """A bound on a hostile input: the largest growth allowed (1000x) over 200,000
+    items takes about 4 s here; with a 0.5 s limit the search must stop by 1.5 s."""
+    con.execute(
+        "INSERT INTO customers (customer_number, name, language, currency, "
+        "payment_terms_days, penalty_rule, indemnity_enabled) "
+        "VALUES ('C1', 'Grand compte', 'fr', 'EUR', 30, 'fr_legal', true)"
+    )
+    con.execute(
+        "INSERT INTO items (item_id, customer_number, doc_type, doc_number, "
+        "issue_date, due_date, amount, open_amount, currency, reference) "
+        "SELECT i, 'C1', 'invoice', 'FA-' || i, DATE '2025-01-01', DATE '2025-02-01', "
+        "100.00, 100.00, 'EUR', 'Prestation 0000 ' || i FROM range(1, 200001) r(i)"
+    )
+    monkeypatch.setattr(search, "EXPERT_TIME_LIMIT_S", 0.5)
+    where = f"length({_nested_replace(3)}) > 10"
+    started = time.monotonic()
+    with pytest.raises(InvalidValue, match=r"took longer than 0\.5 s"):
+        search.run(con, search.Filters(where=where), AS_OF)
+    assert time.monotonic() - started < 0.5 + 1
