@@ -462,7 +462,21 @@ def auto_mapping(columns: list[str], kind: str | None = None) -> dict[str, str]:
         field = field_for(column)
         if field and field in allowed and field not in mapping:
             mapping[field] = column
+    if kind == "contacts":
+        _bare_name_is_the_contact(mapping)
     return mapping
+
+
+# Headers that say "name" and nothing more: in a contacts file, the person's name.
+BARE_NAMES = {"nom", "name", "nom prenom", "prenom nom", "full name"}
+
+
+def _bare_name_is_the_contact(mapping: dict[str, str]) -> None:
+    """In a contacts file a column headed just "Nom" or "Name" is the contact's
+    name, not the customer's, unless another column already gives the contact's."""
+    column = mapping.get("customer_name")
+    if column and "contact_name" not in mapping and normalise(column) in BARE_NAMES:
+        mapping["contact_name"] = mapping.pop("customer_name")
 
 
 def detect_kind(mapping: dict[str, str]) -> str:

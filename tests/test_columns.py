@@ -193,3 +193,19 @@ def test_a_mapping_needs_a_name(con):
 def test_penalty_setting_column_names(name, field_name):
     assert columns.field_for(name) == field_name
     assert field_name in columns.KIND_FIELDS["customers"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # A bare "Nom" beside a role and an email names the person.
+        (["Code client", "Nom", "Rôle", "Email"], "contact_name"),
+        (["customer", "Name", "role", "email"], "contact_name"),
+        # With a contact column of its own, "Nom" stays the customer's name.
+        (["Code client", "Nom", "Nom du contact", "Email"], "customer_name"),
+        (["Code client", "Raison sociale", "Rôle", "Email"], "customer_name"),
+    ],
+)
+def test_a_bare_name_column_of_a_contacts_file_is_the_contact(header, expected):
+    mapping = columns.auto_mapping(header, "contacts")
+    assert mapping[expected] == header[1]

@@ -1495,3 +1495,15 @@ def test_preview_lists_the_columns_not_used(con, tmp_path):
     report = importing.preview_file(con, path)
     assert [w["column"] for w in report.warnings] == ["Remarque"]
     assert customer(con, "P07") == {}  # a preview stores nothing
+
+
+def test_contacts_file_with_a_bare_nom_column_keeps_the_names(con, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "Code client;Nom;Rôle;Email\nC001;Anne Relance;relance;anne@alpha.example\n",
+        encoding="utf-8",
+    )
+    report = importing.import_file(con, path, importing.Options())
+    assert (report.kind, report.rows_loaded) == ("contacts", 1)
+    stored = con.execute("SELECT name, role, email FROM contacts").fetchall()
+    assert stored == [("Anne Relance", "dunning", "anne@alpha.example")]
