@@ -15,6 +15,10 @@ from babel import numbers as babel_numbers
 
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 DATE_FORMATS = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
+# The month names of English dates come from Babel's `en`: en_GB abbreviates
+# September as "Sept", while DESIGN 8 writes three letters for every month
+# (`14 Aug 2025`, `15 Sep 2025`). Amounts keep en_GB (`€1,071.55`).
+DATE_LOCALES = {"fr": "fr_FR", "en": "en"}
 
 
 def locale_of(language: str | None) -> str:
@@ -43,5 +47,6 @@ def date(value: dt.date | None, language: str | None = "fr") -> str:
     if value is None:
         return ""
     key = (language or "fr").lower()
-    pattern = DATE_FORMATS.get(key, DATE_FORMATS["fr"])
-    return babel_dates.format_date(value, pattern, locale=locale_of(language))
+    if key not in DATE_FORMATS:
+        key = "fr"
+    return babel_dates.format_date(value, DATE_FORMATS[key], locale=DATE_LOCALES[key])

@@ -3,10 +3,21 @@
 A template names a value with `#name`. The name is read whole: the longest run of
 letters, digits and underscores after `#` is the name, so
 `#items_amount_selected_late_penalties` is never `#items_amount_selected` followed by
-text. A `#` preceded by a letter, a digit, `_` or `&` starts no hashtag (`page#top`,
-`&#39;`); a `#` followed by an unknown name is left as it is (`#3`, `#fff`), except
-that an unknown name containing an underscore is reported, with the nearest known
-names, and blocks validation.
+text, and `#customer_name,` is the hashtag followed by a comma.
+
+Where a hashtag starts. In the text of a template, `#` starts a hashtag only at the
+very beginning, after whitespace (a line break included), or after an opening
+mark: `(`, `[`, `{`, `<`, `>` (the end of a tag, `<b>#customer_name</b>`), a
+straight or curly quote (`"`, `'`, `“`, `‘`, `„`, `«`) or `:`. Glued to anything else
+(a letter, a digit, `_`, `/`, `?`, `=`, `.`, `&`, `-`, `#` ...) it belongs to a word,
+a URL or an entity and starts none: `page#top`, `a#b_c.fr`, `http://x/#anchor_name`,
+`?tab=#x_y`, `&#39;`. So write `#customer_number / #customer_name`, with spaces,
+rather than `#customer_number/#customer_name`. Inside Jinja code (`{% %}`, `{{ }}`),
+where `#` can mean nothing else, a hashtag starts wherever `#` is not glued to a
+letter, digit, `_` or `&`, so `{{ #items_count_selected+1 }}` reads it. Jinja
+comments and raw blocks hold no hashtag. A `#` followed by an unknown name is left
+as it is (`#3`, `#fff`), except that an unknown name containing an underscore is
+reported, with the nearest known names, and blocks validation.
 
 Values are computed for a customer, a selection of items and an as-of date: the
 selection hashtags from `penalties.assess` on the selected items, the account-wide
@@ -118,8 +129,8 @@ CATALOGUE: dict[str, Hashtag] = _catalogue(
     (
         CUSTOMER,
         "penalty_rate",
-        "Annual late-payment interest rate of the customer's "
-        "rule at the as-of date (e.g. 12,15 %).",
+        "Annual late-payment interest rate(s) of the selected items "
+        "(e.g. 12,15 %, or 13,15 % puis 12,15 %).",
     ),
     (CUSTOMER, "as_of_date", "The as-of date the figures are computed at."),
     (CUSTOMER, "today", "Today's date."),
@@ -179,8 +190,11 @@ ROWS = {
     "items_not_due": "items_list_not_due",
 }
 
-# `#name`, not glued to a preceding word or entity; the name runs as far as it goes.
-HASHTAG = re.compile(r"(?<![\w&])#([A-Za-z_][A-Za-z0-9_]*)")
+# `#name` in text: at the start, after whitespace or an opening mark (see the module
+# docstring); the name runs as far as it goes.
+HASHTAG = re.compile(r"(?<![^\s(\[{<>\"'“‘„«:])#([A-Za-z_][A-Za-z0-9_]*)")
+# `#name` inside Jinja code: anywhere but glued to a word or an entity.
+CODE_HASHTAG = re.compile(r"(?<![\w&])#([A-Za-z_][A-Za-z0-9_]*)")
 # Jinja's regions: raw blocks, comments, statements, expressions (default syntax).
 JINJA_REGION = re.compile(
     r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})"
@@ -228,41 +242,45 @@ class Unknown:
 # Scanning
 
 
-def _regions(source: str) -> Iterable[tuple[str, str]]:
-    """The source cut into ('text' | 'code' | 'raw' | 'comment', piece)."""
+def _regions(source: str) -> Iterable[tuple[str, int, int]]:
+    """The source cut into ('text' | 'code' | 'raw' | 'comment', start, end)."""
     position = 0
     for match in JINJA_REGION.finditer(source):
         if match.start() > position:
-            yield "text", source[position : match.start()]
-        yield match.lastgroup or "text", match.group(0)
+            yield "text", position, match.start()
+        yield match.lastgroup or "text", match.start(), match.end()
         position = match.end()
     if position < len(source):
-        yield "text", source[position:]
+        yield "text", position, len(source)
+
+
+def _hashtags(source: str) -> Iterable[tuple[str, re.Match]]:
+    """Every `#name` of a template with its region's kind ('text' or 'code').
+
+    Each region is read by its own rule, matched on the whole source (not on each
+    piece), so the character before a region's first `#` is the one really before.
+    """
+    for kind, start, end in _regions(source):
+        if kind in ("text", "code"):
+            pattern = HASHTAG if kind == "text" else CODE_HASHTAG
+            for match in pattern.finditer(source, start, end):
+                yield kind, match
 
 
 def used(source: str) -> tuple[str, ...]:
     """The known hashtags a template uses, in order of first use."""
-    found: dict[str, None] = {}
-    for kind, piece in _regions(source):
-        if kind in ("text", "code"):
-            for match in HASHTAG.finditer(piece):
-                if match.group(1) in CATALOGUE:
-                    found[match.group(1)] = None
+    found = {m.group(1): None for _, m in _hashtags(source) if m.group(1) in CATALOGUE}
     return tuple(found)
 
 
 def unknown(source: str) -> tuple[Unknown, ...]:
     """The `#snake_case` names that are not hashtags, with line and suggestions."""
     found = []
-    offset = 0
-    for kind, piece in _regions(source):
-        if kind in ("text", "code"):
-            for match in HASHTAG.finditer(piece):
-                name = match.group(1)
-                if name not in CATALOGUE and "_" in name:
-                    line = source.count("\n", 0, offset + match.start()) + 1
-                    found.append(Unknown(name, line, suggest(name)))
-        offset += len(piece)
+    for _, match in _hashtags(source):
+        name = match.group(1)
+        if name not in CATALOGUE and "_" in name:
+            line = source.count("\n", 0, match.start()) + 1
+            found.append(Unknown(name, line, suggest(name)))
     return tuple(found)
 
 
@@ -287,13 +305,12 @@ def to_jinja(source: str) -> str:
         name = match.group(1)
         return name if name in CATALOGUE else match.group(0)
 
-    parts = []
-    for kind, piece in _regions(source):
-        if kind == "text":
-            piece = HASHTAG.sub(text, piece)
-        elif kind == "code":
-            piece = HASHTAG.sub(code, piece)
-        parts.append(piece)
+    parts, position = [], 0
+    for kind, match in _hashtags(source):
+        parts.append(source[position : match.start()])
+        parts.append(code(match) if kind == "code" else text(match))
+        position = match.end()
+    parts.append(source[position:])
     return "".join(parts)
 
 
@@ -585,25 +602,63 @@ def _penalty_rate(
     as_of: dt.date,
     language: str,
 ) -> str:
-    """The annual rate the customer's rule applies at the as-of date, e.g. 12,15 %.
+    """The annual rate or rates the figures use, e.g. 12,15 %.
 
-    The rate of the latest interest period of the selection (else of the account)
-    is the one the figures use; with nothing late, the rule's rate for the as-of
-    date's half-year is read from its table.
+    Every distinct rate of the selection's interest periods is printed (of the
+    account's when nothing selected is late; with nothing late at all, the rule's
+    rate for a debt falling overdue at the as-of date), in one of two ways:
+    - one rate after another in time, when the rate changes with the half-year
+      (fr_legal and de_legal split at 1 January / 1 July): in the order of the
+      periods, joined by "puis" / "then", a rate kept over consecutive half-years
+      written once: `13,15 % puis 12,15 %`, `13.15% then 12.15%`;
+    - rates borne side by side, when items at different rates run over the same
+      days (uk_legal and fr_legal's due_half_year fix one rate per debt): from the
+      lowest, joined as amounts in several currencies are: `12,25 % ; 12,75 %`,
+      `12.25%; 12.75%`.
     """
-    periods = [p for i in (*selected.items, *account.items) for p in i.periods]
-    rate = max(periods, key=lambda p: p.end).rate if periods else None
+    periods = [p for i in selected.items for p in i.periods]
+    periods = periods or [p for i in account.items for p in i.periods]
+    if not periods:
+        rate = _rule_rate(record, as_of)
+        return percent(rate or money.ZERO, language)
+    if _side_by_side(periods):
+        shown = sorted({p.rate for p in periods})
+        separator = " ; " if language == "fr" else "; "
+    else:
+        ordered = [p.rate for p in sorted(periods, key=lambda p: p.start)]
+        shown = [r for n, r in enumerate(ordered) if n == 0 or r != ordered[n - 1]]
+        separator = " puis " if language == "fr" else " then "
+    return separator.join(percent(rate, language) for rate in shown)
+
+
+def _side_by_side(periods: Iterable[penalties.Period]) -> bool:
+    """Whether periods at different rates run over a same day."""
+    running: dict[Decimal, dt.date] = {}  # rate -> last day of its periods so far
+    for period in sorted(periods, key=lambda p: p.start):
+        running = {r: end for r, end in running.items() if end >= period.start}
+        if any(rate != period.rate for rate in running):
+            return True
+        running[period.rate] = max(period.end, running.get(period.rate, period.end))
+    return False
+
+
+def _rule_rate(record: dict, as_of: dt.date) -> Decimal | None:
+    """The rule's annual rate for a debt falling overdue on the as-of date."""
     rule = record.get("penalty_rule")
-    if rate is None and rule == "fixed":
-        rate = record.get("penalty_rate")
-    if rate is None and rule in penalties.RULE_TABLES:
-        reference = dt.date(as_of.year, 1 if as_of.month <= 6 else 7, 1)
-        if rule == "uk_legal":
-            reference -= dt.timedelta(days=1)
-        base = rates.table(penalties.RULE_TABLES[rule]).rate_on(reference)
-        if base is not None:
-            rate = base + penalties.RULE_POINTS[rule]
-    return percent(rate or money.ZERO, language)
+    if rule == "fixed":
+        return record.get("penalty_rate")
+    if rule not in penalties.RULE_TABLES:
+        return None
+    reference = dt.date(as_of.year, 1 if as_of.month <= 6 else 7, 1)
+    if rule == "uk_legal":
+        reference -= dt.timedelta(days=1)
+    base = rates.table(penalties.RULE_TABLES[rule]).rate_on(reference)
+    if base is None:
+        return None
+    points = penalties.RULE_POINTS[rule]
+    if rule == "de_legal" and record.get("is_consumer"):
+        points = penalties.DE_CONSUMER_POINTS
+    return base + points
 
 
 def percent(rate: Decimal, language: str) -> str:

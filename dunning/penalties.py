@@ -60,7 +60,9 @@ class Period:
     days: int
     base: Decimal
     rate: Decimal  # annual percent, e.g. Decimal("13.15")
-    interest: Decimal  # this period's share, rounded to the cent for display
+    # This period's share of the item's interest, in cents. The shares add up to
+    # the item's interest exactly: see _shares.
+    interest: Decimal
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class ItemPenalty:
     penalty: Decimal  # interest + indemnity when both in the item's currency
     periods: tuple[Period, ...]
     note: str | None  # the basis of the interest, or why there is no penalty
+    # The days whose table rate the interest reads (one that has none included);
+    # the rate warnings are about these days only.
+    rate_days: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,31 +189,42 @@ def item_ids(
     return [item_id for item_id, _ in found]
 
 
-def rate_warnings(as_of: dt.date, rule: str) -> list[str]:
-    """Warnings when the rate table a rule needs at `as_of` is not confirmed.
+def rate_warnings(rule: str, needed: Iterable[dt.date]) -> list[str]:
+    """Warnings when a rate the computed interest reads is not confirmed.
 
-    fr_legal and de_legal read the rate in force on the first day of the as-of date's
-    half-year; uk_legal the rate of the 31 December or 30 June before it. When that
-    day lies after the table's "checked through" date the rate may have changed.
+    `needed` are the reference days of the interest periods actually computed
+    (ItemPenalty.rate_days): for fr_legal and de_legal the 1 January / 1 July of
+    each late half-year (or of the half-year the invoice fell due, with the setting
+    due_half_year), for uk_legal the 31 December / 30 June before each debt fell
+    overdue. The as-of date itself plays no part: a UK debt overdue since March
+    2025 reads the rate of 31 December 2024 whatever the as-of date. A day after
+    the table's "checked through" date may have a rate the table does not hold
+    yet; a day before its first row has none at all.
     """
     if rule not in RULE_TABLES:
         return []
     table = rates.table(RULE_TABLES[rule])
-    needed = _uk_reference_day(as_of) if rule == "uk_legal" else _half_start(as_of)
-    what = TABLE_NAMES[table.name]
-    if table.rate_on(needed) is None:
-        return [
-            f"The {what} table ({table.label}) has no rate in force on "
-            f"{needed.isoformat()}: add the rates before {table.changes[0][0]} to it."
-        ]
-    if needed > table.checked_through:
-        return [
-            f"The {what} table ({table.label}) is checked through "
-            f"{table.checked_through.isoformat()}, but the as-of date "
-            f"{as_of.isoformat()} needs the rate in force on {needed.isoformat()}: "
+    what = f"The {TABLE_NAMES[table.name]} table ({table.label})"
+    days = sorted(set(needed))
+    found = []
+    missing = [day for day in days if table.rate_on(day) is None]
+    if missing:
+        found.append(
+            f"{what} has no rate in force on {_days_text(missing)}: add the rates "
+            f"before {table.changes[0][0]} to it."
+        )
+    unconfirmed = [day for day in days if day > table.checked_through]
+    if unconfirmed:
+        found.append(
+            f"{what} is checked through {table.checked_through.isoformat()}, but "
+            f"the interest needs the rate in force on {_days_text(unconfirmed)}: "
             f"the last known rate is used; update {table.label}."
-        ]
-    return []
+        )
+    return found
+
+
+def _days_text(days: Sequence[dt.date]) -> str:
+    return ", ".join(day.isoformat() for day in days)
 
 
 # ---------------------------------------------------------------------------
@@ -358,7 +374,7 @@ def _assess_customer(
     disputed: bool,
 ) -> Assessment:
     """One customer's assessment: items, per-currency totals, warnings."""
-    warnings = [*_terms_warnings(terms), *rate_warnings(as_of, terms.rule)]
+    warnings = _terms_warnings(terms)
 
     # Items no longer (or not yet) open at the as-of date are left out, with a word.
     kept = [row for row in rows if row["is_open"]]
@@ -373,6 +389,7 @@ def _assess_customer(
         item_penalty(row, terms, payments.get(row["item_id"], []), as_of, disputed)
         for row in kept
     )
+    warnings += rate_warnings(terms.rule, (d for i in items for d in i.rate_days))
     warnings += _item_warnings(items, disputed)
     warnings += _credit_warnings(items, credits)
     return Assessment(
@@ -394,7 +411,7 @@ def _empty(terms: _Terms, as_of: dt.date) -> Assessment:
         rate_note=_rate_note(terms),
         items=(),
         totals={},
-        warnings=tuple([*_terms_warnings(terms), *rate_warnings(as_of, terms.rule)]),
+        warnings=tuple(_terms_warnings(terms)),
     )
 
 
@@ -489,7 +506,8 @@ def item_penalty(
     Only invoices owed (open amount > 0) and late (as-of date after the due date)
     bear a penalty, under a rule other than `none`, and never disputed or litigation
     items unless they are included. Interest is simple, on 365 days, computed exactly
-    and rounded half-up to the cent once per item (money.to_cents).
+    over every period and rounded half-up to the cent once per item
+    (money.to_cents); the periods show shares of that one rounded figure (_shares).
     """
     reason = _no_penalty_reason(row, terms, as_of, include_disputed)
     if reason:
@@ -499,11 +517,14 @@ def item_penalty(
     spans, basis = _base_spans(row, payments, as_of)
     if terms.rule == "fixed" and terms.rate is None:
         spans, basis = [], "no contractual rate set: no interest"
-    periods, missing = _rated_periods(spans, row, terms)
+    rated, missing = _rated_periods(spans, row, terms)
+    rate_days = tuple(dict.fromkeys(r for *_, r in rated if r is not None))
     if missing:
-        periods, basis = (), f"no reference rate in force on {missing.isoformat()}"
-    numerator = sum((p.base * p.rate * p.days for p in periods), Decimal(0))
-    interest = money.to_cents(_exact(numerator))
+        rated, basis = [], f"no reference rate in force on {missing.isoformat()}"
+        rate_days = (missing,)
+    periods = _shares(rated)
+    # The shares add up to the one rounding of the exact sum over the periods.
+    interest = sum((p.interest for p in periods), money.ZERO)
 
     # The fixed indemnity, then the note saying what the figures rest on.
     indemnity, indemnity_currency, why_not = _indemnity(row, terms)
@@ -514,8 +535,9 @@ def item_penalty(
         interest=interest,
         indemnity=indemnity,
         indemnity_currency=indemnity_currency,
-        periods=tuple(periods),
+        periods=periods,
         note=note,
+        rate_days=rate_days,
     )
 
 
@@ -566,6 +588,7 @@ def _item(row: dict, as_of: dt.date, **penalty: Any) -> ItemPenalty:
         penalty=interest + indemnity if same else interest,
         periods=penalty.get("periods", ()),
         note=penalty.get("note"),
+        rate_days=penalty.get("rate_days", ()),
     )
 
 
@@ -626,9 +649,14 @@ def _basis_note(
     return "; ".join(notes) or "interest on the open amount at the as-of date"
 
 
+# A period before its share is known: first day, last day, base, rate, and the
+# day whose table rate it reads (None under the fixed rule).
+Rated = tuple[dt.date, dt.date, Decimal, Decimal, dt.date | None]
+
+
 def _rated_periods(
     spans: Sequence[tuple[dt.date, dt.date, Decimal]], row: dict, terms: _Terms
-) -> tuple[list[Period], dt.date | None]:
+) -> tuple[list[Rated], dt.date | None]:
     """Give each span its rate, splitting at 1 January / 1 July where the rule does.
 
     Returns the periods, or the first day whose reference rate is unknown.
@@ -636,7 +664,7 @@ def _rated_periods(
     split = terms.rule == "de_legal" or (
         terms.rule == "fr_legal" and terms.fr_reference == "split"
     )
-    periods = []
+    periods: list[Rated] = []
     for start, end, base in spans:
         parts = _half_year_parts(start, end) if split else [(start, end)]
         for part_start, part_end in parts:
@@ -644,8 +672,33 @@ def _rated_periods(
             rate = _annual_rate(terms, reference)
             if rate is None:
                 return [], reference
-            periods.append(_period(part_start, part_end, base, rate))
+            day = None if terms.rule == "fixed" else reference
+            periods.append((part_start, part_end, base, rate, day))
     return periods, None
+
+
+def _shares(rated: Sequence[Rated]) -> tuple[Period, ...]:
+    """The periods with their shares of the item's interest, in cents.
+
+    DESIGN 7 rounds once per item: the item's interest is the exact sum over all
+    periods, rounded half-up to the cent. Rounding each period on its own would
+    make the breakdown disagree with it by a cent or more (71.3941 + 300.5196 +
+    259.0114 = 630.9251 -> 630.93, but 71.39 + 300.52 + 259.01 = 630.92). So the
+    exact running sum is rounded at the end of each period, and a period's share
+    is that rounded running sum less the one before it: the shares add up to the
+    item's interest by construction, and each one is within a cent of its own
+    exact value.
+    """
+    periods = []
+    running, shown = Decimal(0), money.ZERO
+    for start, end, base, rate, _reference in rated:
+        days = (end - start).days + 1
+        running += base * rate * days
+        rounded = money.to_cents(_exact(running))
+        share = rounded - shown
+        shown = rounded
+        periods.append(Period(start, end, days, money.to_cents(base), rate, share))
+    return tuple(periods)
 
 
 def _reference_day(terms: _Terms, due: dt.date, day: dt.date) -> dt.date:
@@ -676,12 +729,6 @@ def _annual_rate(terms: _Terms, reference: dt.date) -> Decimal | None:
     if terms.rule == "de_legal" and terms.is_consumer:
         points = DE_CONSUMER_POINTS
     return base + points
-
-
-def _period(start: dt.date, end: dt.date, base: Decimal, rate: Decimal) -> Period:
-    days = (end - start).days + 1
-    share = money.to_cents(_exact(base * rate * days))
-    return Period(start, end, days, money.to_cents(base), rate, share)
 
 
 def _exact(numerator: Decimal) -> Decimal:

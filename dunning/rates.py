@@ -3,7 +3,8 @@
 Each table is a CSV file in `data/rates/` (effective_date,rate_percent) whose header
 comments name its official source and the date through which it was checked. A rate
 looked up past that date is still the last known one, but callers warn about it
-(`penalties.rate_warnings`) so nobody relies on a silent guess.
+(`penalties.rate_warnings`, for each day an interest period actually reads) so nobody
+relies on a silent guess.
 """
 
 from __future__ import annotations

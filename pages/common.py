@@ -51,6 +51,15 @@ BUCKET_LABELS = dict(ledger.BUCKETS)
 DATE_COLUMN_FORMATS = {"fr": "DD/MM/YYYY", "en": "D MMM YYYY"}
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# What Markdown, and Streamlit's additions to it, would read in a sentence: these
+# characters anywhere ($ opens LaTeX, & an entity), `_` unless inside a word
+# (`__mro__` is bold, `items_amount_selected` is not), `:` before a letter or `[`
+# (`:smile:`, `:red[...]`), and at the start of a line what starts a heading, a list,
+# a quote or a rule.
+_MESSAGE_SPECIALS = re.compile(
+    r"[\\`*$~\[\]<>|&]|(?<![^\W_])_|_(?![^\W_])|:(?=[A-Za-z\[])"
+)
+_MESSAGE_LINE_START = re.compile(r"^([ \t]*\d*)([#+\-=.)])", re.MULTILINE)
 
 
 # ---------------------------------------------------------------------------
@@ -113,7 +122,26 @@ def default_currency() -> str:
 
 def show_error(error: DunningError) -> None:
     """The one way a page reports a failure the user can act on."""
-    st.error(f"**{error.title}.** {error}")
+    st.error(error_text(error))
+
+
+def error_text(error: DunningError) -> str:
+    """A failure as st.error shows it: its title in bold, its message as written."""
+    return f"**{error.title}.** {message_text(str(error))}"
+
+
+def message_text(text: Any) -> str:
+    """A sentence holding values from the workspace or a template, for st.error,
+    st.warning, st.info, st.caption or st.markdown: shown as written.
+
+    Only what Markdown would read is escaped, and underscores inside a word are
+    left alone, so the text stays the same to the eye and to a search: the
+    template problem "the attribute '__mro__' is not allowed" keeps its
+    underscores instead of turning 'mro' bold, "US$1.00 + US$2.00" is no formula.
+    Line breaks are kept (markdown_text writes a value on one line).
+    """
+    escaped = _MESSAGE_SPECIALS.sub(lambda m: "\\" + m.group(0), str(text))
+    return _MESSAGE_LINE_START.sub(r"\1\\\2", escaped)
 
 
 def data_changed() -> None:
@@ -228,6 +256,12 @@ def date_column(label: str, language: str | None = "fr", **options: Any):
     """A column of dates written the way formatting.date writes them."""
     pattern = DATE_COLUMN_FORMATS.get((language or "fr").lower(), "DD/MM/YYYY")
     return st.column_config.DateColumn(label, format=pattern, **options)
+
+
+def show_table(frame: pd.DataFrame, **options: Any) -> None:
+    """A read-only display table: no index, and a missing value (a credit note's
+    days late, an item without reference) left blank rather than written "None"."""
+    st.dataframe(frame, hide_index=True, placeholder="", **options)
 
 
 def markdown_text(value: Any) -> str:
@@ -610,9 +644,18 @@ def basket_penalties(
         return basket.penalty_totals(con, frozenset(selected), as_of)
 
 
-def basket_panel(prefix: str, path: str, as_of: dt.date, language: str) -> None:
+def basket_panel(
+    prefix: str, path: str, as_of: dt.date, workspace_language: str | None = None
+) -> None:
     """The basket: its count, what this view hides, running totals and penalties
-    per currency, its buttons and its statement as a file."""
+    per currency, its buttons and its statement as a file.
+
+    The basket holds items of every customer, so its figures are written in the
+    workspace's language (language()), never in the language of the customer
+    whose record shows it; a caller that already read the workspace's language
+    may pass it.
+    """
+    written_in = workspace_language or language()
     selected = basket_ids()
     view = search.from_json(st.session_state.get(f"{prefix}_view", SEARCH_DEFAULT))
     with _open(path).cursor() as con:
@@ -627,7 +670,7 @@ def basket_panel(prefix: str, path: str, as_of: dt.date, language: str) -> None:
             show_error(failed)
         notice = st.session_state.pop(BASKET_NOTICE, None)
         if notice:
-            st.warning(notice)
+            st.warning(message_text(notice))
         show_flash(f"{prefix}_basket")
         with st.container(horizontal=True, gap="small"):
             st.metric("In basket", figures.count, width="content")
@@ -635,13 +678,13 @@ def basket_panel(prefix: str, path: str, as_of: dt.date, language: str) -> None:
             for currency, total in figures.totals.items():
                 st.metric(
                     f"Basket {currency}",
-                    formatting.money(total, currency, language),
+                    formatting.money(total, currency, written_in),
                     width="content",
                 )
             for currency, t in fines.items():
                 st.metric(
                     f"Penalties {currency}",
-                    formatting.money(t.penalties, currency, language),
+                    formatting.money(t.penalties, currency, written_in),
                     help="Interest and fixed indemnities on the basket's items at "
                     "the as-of date, each customer under its own rule; disputed "
                     "and litigation items bear none.",
@@ -717,8 +760,10 @@ def _remove_ticked(prefix: str) -> None:
 def flash(place: str, message: DunningError | str, kind: str = "error") -> None:
     """A message from a callback, shown at its place on the run that follows."""
     if isinstance(message, DunningError):
-        message = f"**{message.title}.** {message}"
-    st.session_state[f"{place}_flash"] = (kind, message)
+        text = error_text(message)
+    else:
+        text = message_text(message)
+    st.session_state[f"{place}_flash"] = (kind, text)
 
 
 def show_flash(place: str) -> None:

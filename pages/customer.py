@@ -68,7 +68,7 @@ def main() -> None:
     record = customers.get(con, number)
 
     # Who the customer is and what they owe at the as-of date.
-    st.title(record["name"] or number)
+    st.title(common.message_text(record["name"] or number))
     if record["needs_review"]:
         st.warning(
             "This customer was created from items only: its details and settings "
@@ -130,8 +130,10 @@ def show_balances(figures: list[dict], record: dict, as_of) -> None:
     balance = {row["currency"]: row["balance"] for row in figures}
     overdue = {row["currency"]: row["overdue"] for row in figures}
     st.caption(
-        f"Owes {formatting.totals(balance, language)} at {day}, of which "
-        f"{formatting.totals(overdue, language)} overdue."
+        common.message_text(
+            f"Owes {formatting.totals(balance, language)} at {day}, of which "
+            f"{formatting.totals(overdue, language)} overdue."
+        )
     )
     with st.container(horizontal=True, gap="small"):
         for row in figures:
@@ -252,7 +254,7 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
         return
     path, number = common.workspace_path(), record["customer_number"]
     filters = common.search_form(PREFIX, common.account_choices(path), number)
-    st.caption(f"Filters: {search.describe(filters)}.")
+    st.caption(common.message_text(f"Filters: {search.describe(filters)}."))
     panel = st.container()
     result, offset = common.search_page_of_rows(PREFIX, path, as_of, filters)
     common.show_matches(result, offset, language, "items")
@@ -274,7 +276,8 @@ def show_open_items(items: list[dict], record: dict, as_of) -> None:
     else:
         st.info("No open item of this customer matches these filters.")
     with panel:
-        common.basket_panel(PREFIX, path, as_of, language)
+        # Every customer's items: in the workspace's language, not this record's.
+        common.basket_panel(PREFIX, path, as_of)
     show_missing_due_dates(items, language)
 
 
@@ -323,7 +326,7 @@ def show_missing_due_dates(items: list[dict], language: str) -> None:
     if len(missing) > common.PAGE_SIZE:
         st.caption(f"The first {common.PAGE_SIZE} of them.")
         missing = missing[: common.PAGE_SIZE]
-    st.dataframe(
+    common.show_table(
         pd.DataFrame(
             {
                 "Document": [i["doc_number"] for i in missing],
@@ -337,7 +340,6 @@ def show_missing_due_dates(items: list[dict], language: str) -> None:
             }
         ),
         column_config={"Open amount": common.money_column("Open amount")},
-        hide_index=True,
     )
 
 
@@ -377,7 +379,7 @@ def show_selection(con, record: dict, mine: frozenset[int], others: int, as_of):
         con, number, sorted(mine), as_of, include_disputed=include
     )
     for warning in computed.warnings_for(SELECTION_HASHTAGS):
-        st.warning(warning)
+        st.warning(common.message_text(warning))
     hashtag_totals(computed, language)
     breakdown(computed.assessment, language)
     qualify_items(number, mine, language)
@@ -404,9 +406,8 @@ def hashtag_totals(computed: hashtags.Computed, language: str) -> None:
     for row in rows:
         row["What it is"] = hashtags.CATALOGUE[row["Hashtag"][1:]].description
     st.markdown("**What the template prints for them**")
-    st.dataframe(
+    common.show_table(
         pd.DataFrame(rows),
-        hide_index=True,
         column_config={
             "Hashtag": st.column_config.TextColumn("Hashtag", pinned=True),
             **{currency: common.money_column(currency) for currency in currencies},
@@ -423,7 +424,7 @@ def breakdown(assessment, language: str) -> None:
     st.markdown(
         f"**Penalty of each item** — {common.markdown_text(assessment.rate_note)}"
     )
-    st.dataframe(
+    common.show_table(
         pd.DataFrame(
             {
                 "Document": [i.doc_number for i in items],
@@ -449,7 +450,6 @@ def breakdown(assessment, language: str) -> None:
                 "Note": [i.note or "" for i in items],
             }
         ),
-        hide_index=True,
         column_config={
             "Document": st.column_config.TextColumn("Document", pinned=True),
             **{
@@ -463,7 +463,7 @@ def breakdown(assessment, language: str) -> None:
     if not periods:
         return
     st.markdown("**Periods of interest** (days counted inclusive, 365-day year)")
-    st.dataframe(
+    common.show_table(
         pd.DataFrame(
             {
                 "Document": [i.doc_number for i, _ in periods],
@@ -480,7 +480,6 @@ def breakdown(assessment, language: str) -> None:
                 ],
             }
         ),
-        hide_index=True,
         column_config={
             name: common.money_column(name) for name in ("Base", "Rate", "Interest")
         },

@@ -158,7 +158,7 @@ def show_message() -> None:
     if kind == "error":
         common.show_error(message)
     elif kind == "success":
-        st.success(message)
+        st.success(common.message_text(message))
 
 
 # ---------------------------------------------------------------------------
@@ -186,9 +186,9 @@ def live_preview() -> None:
         st.session_state.get("tpl_body", ""),
     )
     for problem in shown.blocking:
-        st.error(problem)
+        st.error(common.message_text(problem))
     for warning in shown.warnings:
-        st.warning(warning)
+        st.warning(common.message_text(warning))
     st.markdown(f"**Subject:** {common.markdown_text(shown.subject)}")
     as_html, as_text = st.tabs(["HTML", "Text"])
     with as_html, st.container(border=True):

@@ -26,10 +26,31 @@ def test_money(value, currency, language, expected):
 
 
 @pytest.mark.parametrize(
-    ("language", "expected"), [("fr", "14/08/2025"), ("en", "14 Aug 2025")]
+    ("day", "language", "expected"),
+    [
+        (dt.date(2025, 8, 14), "fr", "14/08/2025"),
+        (dt.date(2025, 8, 14), "en", "14 Aug 2025"),  # DESIGN 8's example
+        # Three letters for every month: en_GB's "Sept" is not DESIGN 8's way.
+        (dt.date(2025, 9, 15), "en", "15 Sep 2025"),
+        (dt.date(2025, 9, 15), "fr", "15/09/2025"),
+        (dt.date(2026, 6, 1), "en", "1 Jun 2026"),
+        (dt.date(2026, 7, 4), "EN", "4 Jul 2026"),  # the language in any case
+        (dt.date(2025, 9, 15), "de", "15/09/2025"),  # unknown: French
+        (dt.date(2025, 9, 15), None, "15/09/2025"),
+    ],
 )
-def test_date(language, expected):
-    assert formatting.date(dt.date(2025, 8, 14), language) == expected
+def test_date(day, language, expected):
+    assert formatting.date(day, language) == expected
+
+
+def test_every_english_month_has_three_letters():
+    months = [
+        formatting.date(dt.date(2025, m, 1), "en").split()[1] for m in range(1, 13)
+    ]
+    assert months == [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]  # fmt: skip
 
 
 def test_totals_stay_per_currency():

@@ -134,7 +134,8 @@ C1_VALUES = [
     ("customer_name", "Atelier Dupont"),
     ("customer_number", "C1"),
     ("contact_name", "Mme Claire Dupont"),  # the dunning contact
-    ("penalty_rate", "12,15 %"),  # ECB 2.15 % on 1 Jul 2025 + 10 points
+    # FA-1's 46 days in H1 2025 at 3.15 + 10 %, its 45 days in H2 at 2.15 + 10 %
+    ("penalty_rate", "13,15 % puis 12,15 %"),
     ("as_of_date", "14/08/2025"),
     ("today", "15/02/2026"),  # DUNNING_TODAY of the tests
     ("action_date", "14/08/2025"),  # none given: the as-of date
@@ -333,3 +334,113 @@ def test_replacing_is_one_pass():
     assert hashtags.replace("<#customer_name>", {"customer_name": "a&b"}, True) == (
         "&lt;a&amp;b&gt;"
     )
+
+
+# Where a hashtag starts: at the start, after whitespace or an opening mark; glued to
+# a word, a URL or an entity it is none (and so never an unknown hashtag either).
+STARTS = [
+    ("#customer_name", ["customer_name"]),  # the very start
+    ("Bonjour\n#customer_name", ["customer_name"]),  # a line break
+    ("(#customer_name)", ["customer_name"]),
+    ("#customer_name, merci", ["customer_name"]),  # the comma ends the name
+    ("<b>#customer_name</b>", ["customer_name"]),  # after the end of a tag
+    ('"#customer_name"', ["customer_name"]),
+    ("« #customer_name »", ["customer_name"]),
+    ("“#customer_name”", ["customer_name"]),
+    ("[#customer_name]", ["customer_name"]),
+    ("Client:#customer_number", ["customer_number"]),
+    ("page#top", []),
+    ("a#b_c.fr", []),
+    ("http://x/#anchor_name", []),  # a URL fragment after '/'
+    ("http://x/#customer_name", []),  # even a known name, inside a URL
+    ("https://x.fr/page?tab=#customer_name", []),  # after '='
+    ("https://x.fr/?#customer_name", []),  # after '?'
+    ("www.x.fr.#customer_name", []),  # after '.'
+    ("&#39; &#customer_name", []),  # an entity
+    ("#customer_number/#customer_name", ["customer_number"]),  # glued by '/'
+    # Inside Jinja code, any '#' not glued to a word.
+    (
+        "{{ #items_count_selected+#items_max_days_late }}",
+        ["items_count_selected", "items_max_days_late"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), STARTS, ids=[s for s, _ in STARTS])
+def test_where_a_hashtag_starts(source, expected):
+    assert list(hashtags.used(source)) == expected
+    assert hashtags.unknown(source) == ()
+
+
+def test_a_url_fragment_is_not_an_unknown_hashtag():
+    source = "Voir http://x/#anchor_name, page#top et a#b_c.fr.\n(#anchor_name)"
+    # Only the one standing after '(' on line 2 is a hashtag, and it is unknown.
+    assert [(u.name, u.line) for u in hashtags.unknown(source)] == [("anchor_name", 2)]
+    assert hashtags.to_jinja("<b>#customer_name</b> http://x/#customer_name") == (
+        "<b>{{ customer_name }}</b> http://x/#customer_name"
+    )
+
+
+# ---------------------------------------------------------------------------
+# #penalty_rate over several rates
+
+UK_LEDGER = """\
+Code client;Raison sociale;N° pièce;Date pièce;Date échéance;Reste dû;Devise
+U1;UK Ltd;UK-1;15/01/2025;14/02/2025;5 000,00;GBP
+U1;UK Ltd;UK-3;31/05/2025;30/06/2025;12 000,00;GBP
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("fr", "12,25 % ; 12,75 %"), ("en", "12.25%; 12.75%")]
+)
+def test_penalty_rate_of_debts_at_different_rates(con, tmp_path, language, expected):
+    # uk_legal fixes the rate per debt: UK-1 overdue from 2025-02-15 (H1) reads the
+    # Bank Rate of 31 Dec 2024, 4.75 + 8 = 12.75 %; UK-3 overdue from 2025-07-01
+    # (H2) the one of 30 Jun 2025, 4.25 + 8 = 12.25 %. Both run over the same days:
+    # both rates, from the lowest, joined as mixed currencies are.
+    path = tmp_path / "uk.csv"
+    path.write_text(UK_LEDGER, encoding="utf-8")
+    assert importing.import_file(con, path, importing.Options()).committed
+    customers.update(con, "U1", {"penalty_rule": "uk_legal", "language": language})
+    values, _ = hashtags.values(con, "U1", ids(con, "UK-1", "UK-3"), AS_OF)
+    assert values["penalty_rate"] == expected
+    values, _ = hashtags.values(con, "U1", ids(con, "UK-1"), AS_OF)
+    assert values["penalty_rate"] == expected.split(";")[-1].strip()  # 12.75 alone
+
+
+@pytest.mark.parametrize(
+    ("language", "docs", "expected"),
+    [
+        # FA-1: 46 days in H1 2025 at 13.15 %, then 45 days in H2 at 12.15 %.
+        ("fr", ("FA-1",), "13,15 % puis 12,15 %"),
+        ("en", ("FA-1",), "13.15% then 12.15%"),
+        # FA-3 is late in H2 2025 only: 12.15 %; with FA-1 the H2 days of both
+        # bear 12.15 %: still one rate after the other.
+        ("fr", ("FA-3",), "12,15 %"),
+        ("fr", ("FA-1", "FA-3"), "13,15 % puis 12,15 %"),
+    ],
+)
+def test_penalty_rate_follows_the_half_years(ledger, language, docs, expected):
+    customers.update(ledger, "C1", {"language": language})
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, *docs), AS_OF)
+    assert values["penalty_rate"] == expected
+
+
+def test_penalty_rate_with_the_rate_of_the_due_half_year(ledger):
+    # due_half_year: FA-1 fell due in H1 2025 (13.15 % for its whole delay), FA-3
+    # in H2 (12.15 %); over 2025-08-01..08-14 both run: side by side.
+    store.set_setting(ledger, "penalties.fr_rate_reference", "due_half_year")
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1", "FA-3"), AS_OF)
+    assert values["penalty_rate"] == "12,15 % ; 13,15 %"
+
+
+def test_penalty_rate_with_nothing_late(ledger):
+    # FA-2 is not due: no period in the selection, those of the account (FA-1, FA-3)
+    # give the rates.
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-2"), AS_OF)
+    assert values["penalty_rate"] == "13,15 % puis 12,15 %"
+    # At 2025-05-01 nothing is late yet (FA-1 is due on 05-15): the rule's rate for
+    # H1 2025, ECB 3.15 % on 1 Jan 2025 + 10 = 13.15 %.
+    values, _ = hashtags.values(ledger, "C1", ids(ledger, "FA-1"), dt.date(2025, 5, 1))
+    assert values["penalty_rate"] == "13,15 %"

@@ -990,3 +990,71 @@ def test_the_history_opens_an_action_in_one_click(workspace):
     assert texts_of(claimed["Open amount then"]) == ["1 234,56 €", "12 500,00 €"]
     # the penalties then: 6.16 + 40.00 and 4.16 + 40.00 (worked out above)
     assert texts_of(claimed["Penalty then"]) == ["46,16 €", "44,16 €"]
+
+
+# ---------------------------------------------------------------------------
+# Showing values and problems as written
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Markdown would make 'mro' bold: the underscores are escaped.
+        ("attribute '__mro__' refused", r"attribute '\_\_mro\_\_' refused"),
+        # Underscores inside a word emphasise nothing: left as they are.
+        ("Did you mean #items_amount_selected", "Did you mean #items_amount_selected"),
+        ("US$1.00 + US$2.00", r"US\$1.00 + US\$2.00"),  # no LaTeX formula
+        ("a *b* [c](d) `e` ~f~", r"a \*b\* \[c\](d) \`e\` \~f\~"),
+        (":smile: :red[x] 14:30 http://x", r"\:smile: \:red\[x\] 14:30 http://x"),
+        ("Lefèvre & Fils <b>", r"Lefèvre \& Fils \<b\>"),
+        ("# title\n- item\n1. one", "\\# title\n\\- item\n1\\. one"),  # line starts
+        ("AV-2026-0003 -250.00 EUR", "AV-2026-0003 -250.00 EUR"),  # mid-line: kept
+    ],
+)
+def test_message_text_escapes_only_what_markdown_reads(text, expected):
+    from pages import common
+
+    assert common.message_text(text) == expected
+
+
+def test_a_credit_note_has_no_days_late_in_the_breakdown(workspace):
+    # AV-2026-0003 (first by due date) and FA-2026-0041, 15 days late.
+    at = tick(record(app().run()), "customer_rows", 0, 1)
+    items = table_with(at, "Note", without="Hashtag")
+    assert list(items["Document"]) == ["AV-2026-0003", "FA-2026-0041"]
+    assert items["Days late"].isna().tolist() == [True, False]
+    assert items["Days late"].iloc[1] == 15
+    # Every table of the record shows a missing value as a blank cell, not "None".
+    blank = [
+        d.proto.HasField("placeholder") and d.proto.placeholder == ""
+        for d in at.dataframe
+    ]
+    assert blank and all(blank)
+    assert not any("None" in str(v) for d in at.dataframe for v in d.value.values.flat)
+
+
+def test_the_basket_panel_speaks_the_workspace_language(workspace):
+    # C00012 reads English; the basket holds every customer's items (the others
+    # French): the panel in the workspace's language (fr), the record in English.
+    con = store.connect(workspace)
+    customers.update(con, "C00012", {"language": "en"})
+    con.close()
+    at = search_page(app().run())
+    button(at, "Select all matches").click().run()
+    at = record(at)
+    assert metric(at, "Basket EUR") == "16 010,06 €"  # every item of the ledger
+    # 46.16 (FA-2026-0041) + 44.16 (FA-2026-0077) + 47.84 (FA-2025-1198) = 138.16
+    assert metric(at, "Penalties EUR") == "138,16 €"
+    assert metric(at, "Balance EUR") == "€13,484.56"  # the customer's own figures
+    assert metric(at, "Matching EUR") == "€13,484.56"
+
+
+def test_composer_preview_shows_template_problems_as_written(workspace):
+    at = tick(record(app().run()), "customer_rows", 1)
+    button(at, "New action (outside the dunning scenario)").click().run()
+    button(at, "Specific action").click().run()
+    at.text_area(key="composer_C00012_body").input("{{ ''.__class__.__mro__ }}").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(r"the attribute '\_\_mro\_\_' is not allowed" in e for e in errors)
+    assert not any("'__mro__'" in e for e in errors)

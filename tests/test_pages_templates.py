@@ -107,3 +107,19 @@ def test_the_palette_lists_the_hashtags(workspace, name):
     at = templates_page()
     palette = at.dataframe[-1].value
     assert name in list(palette["Hashtag"])
+
+
+def test_template_problems_keep_their_underscores(workspace):
+    # Shown raw, "'__mro__'" would read as a bold 'mro' in Markdown.
+    at = templates_page()
+    at.text_area(key="tpl_body").input("{{ ''.__class__.__mro__ }}").run()
+    errors = [e.value for e in at.error]
+    assert any(r"the attribute '\_\_class\_\_' is not allowed" in e for e in errors)
+    assert any(r"the attribute '\_\_mro\_\_' is not allowed" in e for e in errors)
+    assert not any("'__mro__'" in e for e in errors)
+
+    # Saving it is refused with the same words, through the page's one error.
+    at.text_input(key="tpl_name").input("essai").run()
+    button(at, "Save as template").click().run()
+    refused = [e.value for e in at.error if e.value.startswith("**Template refused.**")]
+    assert refused and r"'\_\_mro\_\_'" in refused[0]

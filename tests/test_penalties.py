@@ -10,7 +10,8 @@ Interest = base x rate % x days / 365, rounded half-up to the cent once per item
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import random
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,80 @@ def test_case_16_half_cents_round_up_per_item(con, data_file):
     # C00131: both lettering groups balance to 0.00: nothing open, nothing charged.
     settled = penalties.assess(con, "C00131", dt.date(2025, 9, 26))
     assert (settled.items, settled.totals) == ((), {})
+
+
+def test_period_shares_add_up_to_the_item_interest(con, tmp_path):
+    # The demo's FA-2025-2044: 4,987.82 EUR due 2025-11-18, as-of 2026-12-03, all at
+    # 12.15 % (ECB 2.15 % on 1 Jul 2025 and since). 4987.82 x 12.15 = 60602.013;
+    # 2025-11-19..12-31 = 43 days, 2026-01-01..06-30 = 181, 07-01..12-03 = 156.
+    # Exact item interest: 60602.013 x 380 / 36500 = 630.9251 -> 630.93.
+    # Rounded on their own the periods give 71.3942 -> 71.39, 300.5196 -> 300.52,
+    # 259.0113 -> 259.01: 630.92, a cent short. Running sums instead:
+    # 43 days 71.3942 -> 71.39; 224 days 371.9137 -> 371.91; 380 days -> 630.93;
+    # shares 71.39, 371.91 - 71.39 = 300.52, 630.93 - 371.91 = 259.02.
+    load(con, tmp_path, f"{HEADER}\nC8;Demo;FA-1;19/10/2025;18/11/2025;4 987,82;EUR\n")
+    item = penalties.assess(con, "C8", dt.date(2026, 12, 3)).items[0]
+    assert [(p.days, str(p.rate)) for p in item.periods] == [
+        (43, "12.15"),
+        (181, "12.15"),
+        (156, "12.15"),
+    ]
+    assert item.interest == D("630.93")
+    assert [p.interest for p in item.periods] == [D("71.39"), D("300.52"), D("259.02")]
+    assert sum(p.interest for p in item.periods) == item.interest
+
+
+def _random_ledger(seed: int, count: int) -> tuple[str, list[dt.date]]:
+    """Invoices of random amounts and due dates, some partly paid on a random day
+    (lettered), for four customers, and the as-of dates to assess them at."""
+    pick = random.Random(seed)
+    lines = [f"{LETTERED}Lettrage;Statut"]
+    start = dt.date(2023, 1, 1)
+    for n in range(count):
+        customer = ("PF", "PD", "PU", "PX")[n % 4]
+        due = start + dt.timedelta(days=pick.randrange(1200))
+        cents = pick.randrange(1, 10_000_000)
+        amount = f"{cents // 100},{cents % 100:02d}"
+        letter = f"L{n}" if pick.random() < 0.4 else ""
+        lines.append(
+            f"{customer};Facture;F-{n};{due - dt.timedelta(days=30):%d/%m/%Y};"
+            f"{due:%d/%m/%Y};{amount};EUR;{letter};"
+        )
+        if letter:
+            paid = pick.randrange(1, cents)
+            on = due + dt.timedelta(days=pick.randrange(-20, 300))
+            lines.append(
+                f"{customer};Règlement;R-{n};{on:%d/%m/%Y};;"
+                f"-{paid // 100},{paid % 100:02d};EUR;{letter};"
+            )
+    as_of = [start + dt.timedelta(days=pick.randrange(100, 1400)) for _ in range(4)]
+    return "\n".join(lines) + "\n", as_of
+
+
+@pytest.mark.parametrize("fr_reference", ["split", "due_half_year"])
+def test_period_shares_always_add_up_to_the_item_interest(con, tmp_path, fr_reference):
+    # Property: whatever the amounts, dates, payments and rule, the periods' shares
+    # add up to the item's interest, which is the exact sum of base x rate x days /
+    # 36500 over the periods rounded half-up once; each share is within a cent of
+    # its own exact value.
+    text, as_of_dates = _random_ledger(seed=20261203, count=240)
+    load(con, tmp_path, text)
+    customers.update(con, "PD", {"penalty_rule": "de_legal"})
+    customers.update(con, "PU", {"penalty_rule": "uk_legal"})
+    customers.update(con, "PX", {"penalty_rule": "fixed", "penalty_rate": "9,875"})
+    store.set_setting(con, "penalties.fr_rate_reference", fr_reference)
+    checked = 0
+    for as_of in as_of_dates:
+        for number in ("PF", "PD", "PU", "PX"):
+            for item in penalties.assess(con, number, as_of).items:
+                numerators = [p.base * p.rate * p.days for p in item.periods]
+                exact = sum(numerators, D(0)) / 36500
+                assert item.interest == exact.quantize(D("0.01"), ROUND_HALF_UP)
+                assert sum((p.interest for p in item.periods), D(0)) == item.interest
+                for period, numerator in zip(item.periods, numerators, strict=True):
+                    assert abs(period.interest - numerator / 36500) < D("0.01")
+                checked += bool(item.periods)
+    assert checked > 300  # enough late items with periods to mean something
 
 
 # ---------------------------------------------------------------------------
@@ -500,20 +575,96 @@ def _after(day: dt.date) -> dt.date:
 def test_rate_table_out_of_date_warns_and_names_the_file(rule, table):
     checked = rates.table(table).checked_through
     later = _after(checked)
-    warnings = penalties.rate_warnings(later, rule)
+    warnings = penalties.rate_warnings(rule, [later])
     assert len(warnings) == 1
     assert f"data/rates/{rates.FILES[table]}" in warnings[0]
-    assert penalties.rate_warnings(checked, rule) == []
-    assert penalties.rate_warnings(dt.date(2025, 8, 14), rule) == []
+    assert later.isoformat() in warnings[0]
+    assert penalties.rate_warnings(rule, [checked]) == []
+    assert penalties.rate_warnings(rule, [dt.date(2024, 12, 31)]) == []
+    assert penalties.rate_warnings(rule, []) == []
+
+
+def test_a_day_before_the_table_starts_has_no_rate(con, tmp_path):
+    # The ECB table starts on 2016-03-16: 1 January 2016 has no rate in it.
+    warnings = penalties.rate_warnings("fr_legal", [dt.date(2016, 1, 1)])
+    assert warnings == [
+        "The ECB main refinancing rate table (data/rates/ecb_mro.csv) has no rate in "
+        "force on 2016-01-01: add the rates before 2016-03-16 to it."
+    ]
 
 
 def test_rate_warning_reaches_the_assessment(worked):
-    # An as-of date in a half-year after the ECB table was last checked.
+    # An as-of date in a half-year after the ECB table was last checked: the split
+    # periods of F1 run into that half-year and read its 1 January / 1 July rate.
     far = _after(rates.table("ecb").checked_through) + dt.timedelta(days=150)
     found = penalties.assess(worked, "C1", far)
     assert any("data/rates/ecb_mro.csv" in w for w in found.warnings)
-    assert penalties.rate_warnings(far, "fixed") == []
-    assert penalties.rate_warnings(far, "none") == []
+    assert penalties.rate_warnings("fixed", [far]) == []
+    assert penalties.rate_warnings("none", [far]) == []
+
+
+def test_no_rate_warning_when_no_period_reads_the_unchecked_rate(worked, tmp_path):
+    # F1 fell due in H1 2025; with due_half_year it reads the rate of 2025-01-01
+    # for its whole delay, so a far as-of date needs no rate past the table.
+    far = _after(rates.table("ecb").checked_through) + dt.timedelta(days=150)
+    store.set_setting(worked, "penalties.fr_rate_reference", "due_half_year")
+    found = penalties.assess(worked, "C1", far)
+    assert not any("checked through" in w for w in found.warnings)
+    # Nothing late at all (due after the as-of date): no period, no warning.
+    load(worked, tmp_path, f"{HEADER}\nC3;Tard;F3;01/01/2025;31/12/2099;10,00;EUR\n")
+    assert penalties.assess(worked, "C3", far).warnings == ()
+
+
+def test_uk_warning_follows_the_day_each_debt_fell_overdue(con, tmp_path):
+    # UK-NEW falls due on the first day of the second half-year after the table's
+    # checked-through date and overdue the day after: it reads the rate of the
+    # last day of the half-year before, which lies past the checked-through date.
+    due = _after(_after(rates.table("boe").checked_through))
+    reference = due - dt.timedelta(days=1)  # 30 June or 31 December
+    issued = due - dt.timedelta(days=30)
+    load(
+        con,
+        tmp_path,
+        f"{HEADER}\n"
+        "U5;UK;UK-OLD;10/02/2025;10/03/2025;1 000,00;GBP\n"
+        f"U5;UK;UK-NEW;{issued:%d/%m/%Y};{due:%d/%m/%Y};500,00;GBP\n",
+    )
+    customers.update(con, "U5", {"penalty_rule": "uk_legal"})
+
+    # UK-OLD due 2025-03-10 falls overdue on 2025-03-11 (H1): the Bank Rate of
+    # 31 Dec 2024 (4.75 + 8 = 12.75 %) for the whole debt, a confirmed rate, even
+    # at an as-of date (2026-12-01) whose own half-year is past the table.
+    found = penalties.assess(con, "U5", dt.date(2026, 12, 1))
+    items = by_doc(found)
+    assert items["UK-OLD"].rate_days == (dt.date(2024, 12, 31),)
+    assert [str(p.rate) for p in items["UK-OLD"].periods] == ["12.75"]
+    assert [doc for doc, i in items.items() if i.periods] == ["UK-OLD"]
+    assert found.warnings == ()
+
+    # Once UK-NEW is late too, it alone brings the warning.
+    found = penalties.assess(con, "U5", due + dt.timedelta(days=30))
+    items = by_doc(found)
+    assert items["UK-OLD"].rate_days == (dt.date(2024, 12, 31),)
+    assert items["UK-NEW"].rate_days == (reference,)
+    warned = [w for w in found.warnings if "checked through" in w]
+    assert len(warned) == 1 and "data/rates/boe_bank_rate.csv" in warned[0]
+    assert f"the rate in force on {reference.isoformat()}:" in warned[0]
+
+
+def test_german_warning_only_for_the_half_years_a_period_covers(con, tmp_path):
+    # R-1 falls overdue on 2025-06-11. Assessed at the table's checked-through date,
+    # its periods read the rates of 2025-01-01, 2025-07-01 and each later 1 January
+    # / 1 July up to that date: all confirmed, no warning.
+    load(con, tmp_path, f"{HEADER}\nD5;GmbH;R-1;10/05/2025;10/06/2025;1 000,00;EUR\n")
+    customers.update(con, "D5", {"penalty_rule": "de_legal"})
+    checked = rates.table("de_base").checked_through
+    assert penalties.assess(con, "D5", checked).warnings == ()
+    # On the first day of the next half-year, the period of that day reads a rate
+    # past the table.
+    later = _after(checked)
+    found = penalties.assess(con, "D5", later)
+    assert later in found.items[0].rate_days
+    assert [w for w in found.warnings if "data/rates/de_basiszinssatz.csv" in w]
 
 
 def test_json_form_of_an_assessment(worked):
