@@ -194,6 +194,8 @@ class Filters:
     bucket: list[str] = field(default_factory=list)
     text: str | None = None
     where: str | None = None
+    action_since: dt.date | None = None
+    no_action_since: dt.date | None = None
 
 
 @dataclass
@@ -273,9 +275,28 @@ def to_sql(filters: Filters) -> tuple[str, dict[str, Any]]:
         add(f"({ledger.bucket_sql()}) = ANY($buckets)", buckets=list(filters.bucket))
     if filters.text:
         add(_text_condition(filters.text.strip()), text=_text_pattern(filters.text))
+    if filters.action_since:
+        add(
+            f"item_id IN ({_claimed_since('action_since')})",
+            action_since=filters.action_since,
+        )
+    if filters.no_action_since:
+        add(
+            f"item_id NOT IN ({_claimed_since('quiet_since')})",
+            quiet_since=filters.no_action_since,
+        )
     if filters.where and filters.where.strip():
         conditions.append(f"({check_expression(filters.where)})")
     return " AND ".join(conditions) or "true", params
+
+
+def _claimed_since(param: str) -> str:
+    """Items an action (not cancelled) claimed on or after the date bound to
+    `param`: the day it was carried out, else the day it was validated."""
+    return f"""
+    SELECT ai.item_id FROM action_items ai JOIN actions a USING (action_id)
+    WHERE a.status <> 'cancelled'
+      AND coalesce(a.executed_at, a.created_at)::DATE >= ${param}"""
 
 
 def _text_condition(text: str) -> str:
@@ -676,13 +697,15 @@ def describe(filters: Filters) -> str:
         _listed("currency", filters.currency),
         _span("issued", filters.issue_from, filters.issue_to),
         _span("due", filters.due_from, filters.due_to),
-        _bound("at least {} days late", filters.min_days_late),
-        _bound("at most {} days late", filters.max_days_late),
+        _days("at least", filters.min_days_late),
+        _days("at most", filters.max_days_late),
         _listed("aging", [labels.get(key, key) for key in filters.bucket]),
         _bound("open amount >= {}", filters.min_amount),
         _bound("open amount <= {}", filters.max_amount),
         _quoted("text contains", filters.text),
         _quoted("where", filters.where, quote=""),
+        _bound("had an action since {}", filters.action_since),
+        _bound("no action since {}", filters.no_action_since),
     ]
     return "; ".join(part for part in parts if part) or "all open items"
 
@@ -700,6 +723,13 @@ def _bound(pattern: str, value: Any) -> str | None:
     return None if value in (None, "") else pattern.format(value)
 
 
+def _days(bound: str, value: Any) -> str | None:
+    """'at least 30 days late', 'at most 1 day late'."""
+    if value in (None, ""):
+        return None
+    return f"{bound} {value} day{'' if abs(int(value)) == 1 else 's'} late"
+
+
 def _span(what: str, start: Any, end: Any) -> str | None:
     """'issued from 2026-01-01 to 2026-01-31', or one side of it."""
     if start and end:
@@ -713,7 +743,14 @@ def _span(what: str, start: Any, end: Any) -> str | None:
 # Saved searches
 
 _DECIMAL_FIELDS = ("min_amount", "max_amount")
-_DATE_FIELDS = ("issue_from", "issue_to", "due_from", "due_to")
+_DATE_FIELDS = (
+    "issue_from",
+    "issue_to",
+    "due_from",
+    "due_to",
+    "action_since",
+    "no_action_since",
+)
 _INT_FIELDS = ("min_days_late", "max_days_late")
 _LIST_FIELDS = tuple(
     f.name for f in dataclasses.fields(Filters) if f.default_factory is list

@@ -450,6 +450,8 @@ def _filter_widgets(
             placeholder="maint",
             width=2 * SEARCH_WIDTH,
         )
+        values["action_since"] = _day("Had an action since", current.action_since)
+        values["no_action_since"] = _day("No action since", current.no_action_since)
     with st.expander("Expert mode: a DuckDB condition", expanded=bool(current.where)):
         values["where"] = st.text_area(
             "Condition (DuckDB SQL)",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dunning import Workspace, exporting, importing, search, store
+from dunning import Workspace, actions, exporting, importing, search, store
 from dunning.errors import InvalidValue, NotFound
 
 AS_OF = dt.date(2026, 2, 15)
@@ -45,6 +45,14 @@ AS_OF = dt.date(2026, 2, 15)
             search.Filters(doc_type=["invoice"], max_days_late=10),
             "doc_type = ANY($doc_types) AND days_late <= $max_days_late",
             {"doc_types": ["invoice"], "max_days_late": 10},
+        ),
+        (
+            search.Filters(action_since=dt.date(2026, 2, 1)),
+            "item_id IN ("
+            "\n    SELECT ai.item_id FROM action_items ai JOIN actions a USING "
+            "(action_id)\n    WHERE a.status <> 'cancelled'\n      AND "
+            "coalesce(a.executed_at, a.created_at)::DATE >= $action_since)",
+            {"action_since": dt.date(2026, 2, 1)},
         ),
     ],
 )
@@ -469,6 +477,8 @@ EVERY_FILTER = search.Filters(
     bucket=["d31_60", "d61_90"],
     text="50%_o'brien",
     where="days_late > 45 AND reference ILIKE '%maint%'",
+    action_since=dt.date(2026, 1, 1),
+    no_action_since=dt.date(2026, 2, 1),
 )
 
 
@@ -611,6 +621,15 @@ def test_a_workspace_from_before_saved_searches_gains_them(tmp_path, monkeypatch
         ),
         (search.Filters(text="maint"), "text contains 'maint'"),
         (search.Filters(where="days_late > 45"), "where days_late > 45"),
+        (search.Filters(min_days_late=1), "at least 1 day late"),
+        (
+            search.Filters(action_since=dt.date(2026, 2, 1)),
+            "had an action since 2026-02-01",
+        ),
+        (
+            search.Filters(no_action_since=dt.date(2026, 2, 1)),
+            "no action since 2026-02-01",
+        ),
     ],
 )
 def test_describe_names_every_filter(filters, words):
@@ -618,8 +637,8 @@ def test_describe_names_every_filter(filters, words):
 
 
 def test_describe_covers_every_field_of_the_filters():
-    # 18 fields; each date range (from, to) is one phrase: 16 phrases, 15 "; "
-    assert search.describe(EVERY_FILTER).count("; ") == 15
+    # 20 fields; each date range (from, to) is one phrase: 18 phrases, 17 "; "
+    assert search.describe(EVERY_FILTER).count("; ") == 17
 
 
 def test_page_rows_carry_their_aging_bucket(ws):
@@ -719,3 +738,26 @@ def test_the_interruption_lands_within_a_second_of_the_limit(con, monkeypatch):
     with pytest.raises(InvalidValue, match=r"took longer than 0\.5 s"):
         search.run(con, search.Filters(where=where), AS_OF)
     assert time.monotonic() - started < 0.5 + 1
+
+
+def test_searching_by_the_actions_an_item_has_had(ws):
+    """FA-2026-0041 of C00012 is claimed by a call task at 2026-02-15 (today)."""
+    claimed = search.run(ws.con, search.Filters(text="FA-2026-0041"), AS_OF).rows
+    actions.create(
+        ws.con,
+        "C00012",
+        [claimed[0]["item_id"]],
+        "call",
+        "Appel",
+        "Rappeler pour #items_amount_selected.",
+        as_of=AS_OF,
+    )
+    since = search.run(ws.con, search.Filters(action_since=AS_OF), AS_OF)
+    assert [row["doc_number"] for row in since.rows] == ["FA-2026-0041"]
+    quiet = search.run(ws.con, search.Filters(no_action_since=AS_OF), AS_OF)
+    # The five items but the one claimed today.
+    assert quiet.count == 4
+    later = search.run(
+        ws.con, search.Filters(action_since=AS_OF + dt.timedelta(days=1)), AS_OF
+    )
+    assert later.count == 0
