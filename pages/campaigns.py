@@ -15,7 +15,7 @@ import streamlit as st
 
 from dunning import actions, campaigns, clock, formatting, letters, search, templates
 from dunning.errors import DunningError
-from pages import common
+from pages import common, jobs
 
 PREFIX = "campaign"
 EXCLUDED = "campaign_excluded_customers"
@@ -461,21 +461,58 @@ def _bar(bar, what: str):
     return show
 
 
+def _job_key(campaign_id: int) -> tuple[str, str, int]:
+    return ("campaign", common.workspace_path(), campaign_id)
+
+
+def start_carry_out(campaign_id: int) -> None:
+    """Carry the campaign out on a thread of its own (pages/jobs.py)."""
+    out_dir = export_dir()
+    connection = common.connection()
+
+    def work(progress):
+        with connection.cursor() as cursor:
+            return campaigns.carry_out(cursor, campaign_id, out_dir, progress=progress)
+
+    jobs.start(_job_key(campaign_id), work)
+
+
 def carry_out_button(campaign_id: int, key: str) -> None:
-    """Carry out the campaign's planned actions now, behind a progress bar."""
-    if not st.button("Carry out now", key=key):
+    """Carry out the campaign's planned actions, then follow them on a progress bar."""
+    job = jobs.get(_job_key(campaign_id))
+    st.button(
+        "Carry out now",
+        key=key,
+        on_click=start_carry_out,
+        args=(campaign_id,),
+        disabled=job is not None and job.running,
+    )
+    if job is None:
         return
-    bar = st.progress(0.0, text="Carrying out…")
-    try:
-        with common.cursor() as con:
-            report = campaigns.carry_out(
-                con, campaign_id, export_dir(), progress=_bar(bar, "Carrying out")
-            )
-    except DunningError as error:
-        common.show_error(error)
+    if job.running:
+        st.fragment(run_every=1.0)(_follow)(campaign_id)
+    else:
+        _follow(campaign_id)
+
+
+def _follow(campaign_id: int) -> None:
+    """The progress bar while the thread works; its report once it is done."""
+    job = jobs.get(_job_key(campaign_id))
+    if job is None:
         return
-    finally:
+    if job.running:
+        share = job.done / job.total if job.total else 0.0
+        st.progress(share, text=f"Carrying out: {job.done} of {job.total}")
+        return
+    if not job.reported:
+        # The first run after the thread ended: fresh figures everywhere.
+        job.reported = True
         common.data_changed()
+        st.rerun(scope="app")
+    if job.error:
+        common.show_error(DunningError(job.error))
+        return
+    report = job.result
     st.success(f"{len(report.carried_out)} action(s) carried out.")
     if report.cancelled:
         st.info(f"{len(report.cancelled)} cancelled: their items were settled.")
