@@ -34,8 +34,11 @@ CHANNEL_OF = {
     "call": "call",
 }
 LISTED_WITHOUT_EMAIL = 10
-# What a campaign chases when the Search page has no filters applied yet.
-OVERDUE_INVOICES = search.Filters(doc_type=["invoice"], min_days_late=1)
+# What a campaign chases when the Search page has no filters applied yet: late
+# invoices, leaving out the disputed, promised, in litigation or ignored ones.
+OVERDUE_INVOICES = search.Filters(
+    doc_type=["invoice"], min_days_late=1, status=["open", "dispute_resolved"]
+)
 ZIP_MIME = "application/zip"
 
 
