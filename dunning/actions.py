@@ -12,11 +12,19 @@ transactions that both try the change as a conflict, which counts as "someone el
 has it". (RETURNING is not used: with it, DuckDB 2.0.1 can miss that conflict.) Sending
 again is `resend`, an explicit and recorded choice.
 
-At run time the items are checked again at the run date: all settled -> the action
-is cancelled with that reason; some settled -> it is carried out on the still-open
-ones, re-rendered, and the dropped ones are marked in action_items. The snapshot in
-action_items never changes after validation, so an action always shows what it
-claimed beside what is open now.
+At run time the items are checked again at the run date: all settled (nothing owed
+in any currency) -> the action is cancelled with that reason; some settled or
+amounts changed -> it is carried out on the still-open ones, re-rendered, and the
+dropped ones are marked in action_items. The snapshot taken at validation (the
+action's `totals`, each item's open amount, days late, interest, indemnity and
+penalty) never changes afterwards; carrying out stores what it claimed beside it
+(`totals_claimed`, the items' `*_claimed` columns), and the rendered subject and
+text become those of the output. So an action shows three views of each item: at
+validation, claimed when carried out, and open now.
+
+Validating also says what deserves a second look without refusing it (`checks`):
+a template written for another channel, a planned date in the past, items that
+another action claimed recently or still plans to claim (`recent_claims`).
 
 `deliver` chooses the output by type: letters become a PDF; an email is sent by
 SMTP when sending is configured (`settings.smtp`) and kept as an .eml file beside
@@ -45,6 +53,7 @@ from dunning import (
     clock,
     customers,
     exporting,
+    formatting,
     ledger,
     letters,
     money,
@@ -66,6 +75,28 @@ TYPE_LABELS = {
     "formal_notice": "Formal notice",
     "sms": "SMS text",
     "call": "Phone call task",
+}
+# The template channel that suits each action type (templates.CHANNELS).
+CHANNEL_OF = {
+    "email": "email",
+    "letter": "letter",
+    "letter_ar": "letter",
+    "formal_notice": "letter",
+    "sms": "sms",
+    "call": "call",
+}
+# Types whose output shows a subject line: an empty subject blocks them.
+SUBJECT_TYPES = ("email", "letter", "letter_ar", "formal_notice")
+# A done action claimed its items "recently" for this many days (recent_claims).
+RECENT_DAYS = 7
+# The types as nouns inside a sentence.
+TYPE_NOUNS = {
+    "email": "email",
+    "letter": "letter",
+    "letter_ar": "letter with acknowledgement of receipt",
+    "formal_notice": "formal notice",
+    "sms": "SMS text",
+    "call": "phone-call task",
 }
 MODES = ("confirm", "auto")
 MODE_LABELS = {"confirm": "To be confirmed", "auto": "Automatic"}
@@ -138,10 +169,28 @@ class Check:
     open_now: dict[int, Decimal]
     settled: tuple[dict[str, Any], ...]
     changed: bool  # an open amount differs from the one at validation
+    totals_now: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def all_settled(self) -> bool:
-        return not any(amount > 0 for amount in self.open_now.values())
+        """Nothing owed in any currency: a reminder would claim only credits."""
+        return not any(amount > 0 for amount in self.totals_now.values())
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What stops a draft from being validated, and what deserves a second look."""
+
+    blocking: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A validated action: its number and the warnings it was validated with."""
+
+    action_id: int
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +212,12 @@ def current_time() -> dt.datetime:
 # Creating
 
 
-def create(
+def create(con: duckdb.DuckDBPyConnection, *args, **kwargs) -> int:
+    """Validate an action (`validate`, same arguments) and return its number."""
+    return validate(con, *args, **kwargs).action_id
+
+
+def validate(
     con: duckdb.DuckDBPyConnection,
     customer_number: str,
     item_ids: Iterable[int],
@@ -179,9 +233,10 @@ def create(
     author: str | None = None,
     include_disputed: bool = False,
     attach_statement: bool = False,
-) -> int:
+) -> Validation:
     """Validate an action: render it, refuse it while something blocks, then store
-    it with its items as they are and a 'created' event, in one transaction."""
+    it with its items as they are and a 'created' event, in one transaction. Its
+    warnings (the preview's, then those of `checks`) come back with its number."""
     from dunning import rendering
 
     # The values: type, mode, dates, items of this customer open at the as-of date.
@@ -205,10 +260,18 @@ def create(
         contact=_contact(con, customer_number, chosen),
         include_disputed=include_disputed,
     )
-    if preview.blocking:
-        raise InvalidValue(
-            "The action cannot be validated yet: " + " ".join(preview.blocking)
-        )
+    found = checks(
+        con,
+        kind,
+        preview,
+        ids,
+        planned,
+        template=template,
+        language=record.get("language"),
+    )
+    blocking = (*preview.blocking, *found.blocking)
+    if blocking:
+        raise InvalidValue("The action cannot be validated yet: " + " ".join(blocking))
     if kind == "email":
         sending.header_text("subject", preview.subject)
 
@@ -249,7 +312,123 @@ def create(
         _insert_items(con, action_id, preview.assessment.items)
         _event(con, action_id, stamp, who, "created", _created_detail(planned, mode))
     log.info("action %s created", action_id)
-    return action_id
+    return Validation(action_id, (*preview.warnings, *found.warnings))
+
+
+def checks(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    preview: Any,
+    item_ids: Iterable[int],
+    planned_for: dt.date | None,
+    template: str | None = None,
+    language: str | None = "fr",
+    exclude_action: int | None = None,
+) -> Checks:
+    """The rules of validating that depend on the action, beside the preview's:
+    an email, letter or formal notice needs a subject (blocking); a template of
+    another channel, a planned date in the past and items claimed by another
+    action recently or still planned are warnings."""
+    blocking, warnings = [], []
+    if kind in SUBJECT_TYPES and not (preview.subject or "").strip():
+        blocking.append(
+            f"The subject is empty: {_a(TYPE_NOUNS[kind])} needs one (only SMS "
+            "texts and phone-call tasks go without)."
+        )
+    mismatch = _channel_warning(con, kind, template)
+    if mismatch:
+        warnings.append(mismatch)
+    today = clock.today()
+    if planned_for is not None and planned_for < today:
+        warnings.append(
+            f"Planned for {formatting.date(planned_for, language)}, in the past: it "
+            "is due at once."
+        )
+    since = today - dt.timedelta(days=RECENT_DAYS)
+    claims = [
+        c
+        for c in recent_claims(con, item_ids, since)
+        if c["action_id"] != exclude_action
+    ]
+    warnings += claim_warnings(claims, language)
+    return Checks(tuple(blocking), tuple(warnings))
+
+
+def _channel_warning(con, kind: str, template: str | None) -> str | None:
+    """A warning when the template is written for another channel than the type."""
+    from dunning import templates
+
+    if not template:
+        return None
+    try:
+        channel = templates.get(con, template).channel
+    except DunningError:
+        return None  # a template deleted since: nothing to compare
+    if channel == CHANNEL_OF[kind]:
+        return None
+    return (
+        f"The template {template} is written for the {channel} channel, and this "
+        f"action is {_a(TYPE_NOUNS[kind])}: check that its text suits "
+        f"{_a(TYPE_NOUNS[kind])}, or change the action type."
+    )
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def recent_claims(
+    con: duckdb.DuckDBPyConnection,
+    item_ids: Iterable[int],
+    since: dt.date,
+) -> list[dict[str, Any]]:
+    """Actions that claim some of these items: every one still to come (planned,
+    running or failed, whatever its date) and those done or validated since
+    `since`; cancelled ones and items dropped as settled do not count. One row
+    per item and action, newest action first."""
+    ids = sorted({int(i) for i in item_ids})
+    if not ids:
+        return []
+    cursor = con.execute(
+        """
+        SELECT x.item_id, x.doc_number, a.action_id, a.type, a.status,
+               a.planned_for, a.executed_at, a.created_at
+        FROM action_items x JOIN actions a USING (action_id)
+        WHERE x.item_id IN (SELECT unnest($ids::BIGINT[]))
+          AND x.dropped_at IS NULL AND a.status <> 'cancelled'
+          AND (a.status IN ('planned', 'running', 'failed')
+               OR coalesce(a.executed_at, a.created_at) >= $since::TIMESTAMP)
+        ORDER BY a.action_id DESC, x.doc_number
+        """,
+        {"ids": ids, "since": since},
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def claim_warnings(claims: Iterable[dict], language: str | None = "fr") -> list[str]:
+    """One sentence per action of `recent_claims`: 'FA-004 was claimed by action
+    #24 (email, done 15/09/2025)'."""
+    by_action: dict[int, list[dict]] = {}
+    for claim in claims:
+        by_action.setdefault(claim["action_id"], []).append(claim)
+    sentences = []
+    for action_id, rows in by_action.items():
+        first = rows[0]
+        docs = [row["doc_number"] for row in rows]
+        verb = "was" if len(docs) == 1 else "were"
+        planned = formatting.date(first["planned_for"], language)
+        when = {
+            "done": f"done {formatting.date(first['executed_at'], language)}",
+            "running": "being carried out",
+            "failed": f"failed, planned for {planned}",
+        }.get(first["status"], f"planned for {planned}")
+        sentences.append(
+            f"{', '.join(docs)} {verb} claimed by action #{action_id} "
+            f"({TYPE_NOUNS[first['type']]}, {when}): make sure this "
+            "is not the same reminder twice."
+        )
+    return sentences
 
 
 def _choice(what: str, value: str, allowed: Sequence[str]) -> str:
@@ -659,15 +838,18 @@ def recheck(con: duckdb.DuckDBPyConnection, action_id: int, day: dt.date) -> Che
         for i in items
         if i["open_now"]
     )
-    return Check(day, open_now, settled, changed)
+    totals_now = money.totals_by_currency(
+        (i["currency"], i["open_amount_now"]) for i in items if i["open_now"]
+    )
+    return Check(day, open_now, settled, changed, totals_now)
 
 
 def _settled_reason(check: Check) -> str:
     if not check.open_now:
         return f"All items were settled by {check.day.isoformat()}."
     return (
-        f"Nothing is owed any more on {check.day.isoformat()}: only credits remain "
-        "open among the items."
+        f"Nothing is owed any more on {check.day.isoformat()}: the credits among "
+        "the items open are as large as what remains owed."
     )
 
 
@@ -805,14 +987,17 @@ def output_name(action: dict) -> str:
 
 
 def _record_done(con, action, check, rendered, day, delivery, stamp, who, event):
+    """The action done: what it claimed stored beside the validated snapshot,
+    which stays as it was."""
     action_id = action["action_id"]
     with store.transaction(con):
         _mark_dropped(con, action_id, check, stamp)
+        _record_claimed(con, action_id, rendered.assessment.items)
         con.execute(
             """
             UPDATE actions SET status = 'done', executed_at = ?, export_file = ?,
                 message_id = ?, rendered_subject = ?, rendered_text = ?,
-                rendered_html = ?, totals = ?, run_as_of = ?, error = NULL
+                rendered_html = ?, totals_claimed = ?, run_as_of = ?, error = NULL
             WHERE action_id = ? AND status = 'running'
             """,
             [
@@ -838,6 +1023,27 @@ def _record_done(con, action, check, rendered, day, delivery, stamp, who, event)
                 f"settled by {check.day.isoformat()}: {docs}",
             )
         _event(con, action_id, stamp, who, event, _output_detail(delivery))
+
+
+def _record_claimed(con, action_id: int, items: Sequence[Any]) -> None:
+    """Each item as the output claimed it (its figures at the run date)."""
+    for item in items:
+        con.execute(
+            """
+            UPDATE action_items SET open_amount_claimed = ?, days_late_claimed = ?,
+                interest_claimed = ?, indemnity_claimed = ?, penalty_claimed = ?
+            WHERE action_id = ? AND item_id = ?
+            """,
+            [
+                item.open_amount,
+                item.days_late,
+                item.interest,
+                item.indemnity,
+                item.penalty,
+                action_id,
+                item.item_id,
+            ],
+        )
 
 
 def _record_cancelled(con, action_id, check, reason, stamp, who) -> None:
@@ -915,9 +1121,8 @@ class Due:
 
     @property
     def all_settled(self) -> bool:
-        return not any(
-            i["open_amount_now"] > 0 for i in self.items if i["dropped_at"] is None
-        )
+        """Nothing owed now in any currency (see Check.all_settled)."""
+        return not any(amount > 0 for amount in self.totals_now.values())
 
 
 def due(con: duckdb.DuckDBPyConnection, day: dt.date | str | None = None) -> list[Due]:
@@ -1014,7 +1219,9 @@ def get(con: duckdb.DuckDBPyConnection, action_id: int) -> dict[str, Any]:
 
 
 def _items(con, action_id: int, day: dt.date | None = None) -> list[dict[str, Any]]:
-    """An action's items: as they were at validation, and open at `day`."""
+    """An action's items: as they were at validation, as carrying out claimed
+    them (None until then), and at `day`. `state_now` is open, paid (the ledger
+    shows it paid) or closed (an import no longer lists it, or it is gone)."""
     cursor = con.execute(
         f"""
         SELECT a.item_id, a.doc_number, a.doc_type, a.currency, a.due_date,
@@ -1022,9 +1229,15 @@ def _items(con, action_id: int, day: dt.date | None = None) -> list[dict[str, An
                a.days_late AS days_late_at_action, a.interest AS interest_at_action,
                a.indemnity AS indemnity_at_action, a.indemnity_currency,
                a.penalty AS penalty_at_action, a.dropped_at, a.dropped_reason,
+               a.open_amount_claimed, a.days_late_claimed, a.interest_claimed,
+               a.indemnity_claimed, a.penalty_claimed,
                coalesce(o.open_amount, 0.00)::DECIMAL(18,2) AS open_amount_now,
                o.item_id IS NOT NULL AS open_now, o.days_late AS days_late_now,
-               i.status AS status_now
+               i.status AS status_now,
+               CASE WHEN o.item_id IS NOT NULL THEN 'open'
+                    WHEN i.item_id IS NULL OR i.closed_by_import IS NOT NULL
+                        THEN 'closed'
+                    ELSE 'paid' END AS state_now
         FROM action_items a
         LEFT JOIN items i USING (item_id)
         LEFT JOIN ({ledger.items_at()}) o USING (item_id)
@@ -1035,6 +1248,23 @@ def _items(con, action_id: int, day: dt.date | None = None) -> list[dict[str, An
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+STATE_LABELS = {"paid": "Paid", "closed": "Closed (no longer in the ledger)"}
+
+
+def status_now(item: dict[str, Any]) -> str:
+    """An action item's status at the as-of date: its qualification (open,
+    disputed...) while it is open, else paid or closed."""
+    if item["state_now"] != "open":
+        return item["state_now"]
+    return item["status_now"] or "open"
+
+
+def status_now_label(item: dict[str, Any]) -> str:
+    """`status_now` as the UI writes it: Open, Disputed..., Paid, Closed."""
+    status = status_now(item)
+    return STATE_LABELS.get(status) or qualification.LABELS.get(status, status)
 
 
 def events(con: duckdb.DuckDBPyConnection, action_id: int) -> list[dict[str, Any]]:
@@ -1051,13 +1281,22 @@ def events(con: duckdb.DuckDBPyConnection, action_id: int) -> list[dict[str, Any
 def show(
     con: duckdb.DuckDBPyConnection, action_id: int, as_of: dt.date | None = None
 ) -> dict[str, Any]:
-    """An action with its items (amounts then and at the as-of date) and events."""
+    """An action with its items (at validation, claimed when carried out, and at
+    the as-of date) and events. `totals` are those at validation, never changed;
+    `totals_claimed` those carried out (None until then); `totals_now` the open
+    amounts of its items at the as-of date `as_of_now`, per currency."""
     action = get(con, action_id)
     action["totals"] = totals_from_json(action["totals"])
+    if action["totals_claimed"] is not None:
+        action["totals_claimed"] = totals_from_json(action["totals_claimed"])
     action["recipients"] = sending.Recipients.from_json(
         json.loads(action["recipients"] or "{}")
     )
-    action["items"] = _items(con, action_id, as_of or clock.today())
+    action["as_of_now"] = as_of or clock.today()
+    action["items"] = _items(con, action_id, action["as_of_now"])
+    action["totals_now"] = money.totals_by_currency(
+        (i["currency"], i["open_amount_now"]) for i in action["items"] if i["open_now"]
+    )
     action["events"] = events(con, action_id)
     action["delivery"] = next(
         (
@@ -1112,7 +1351,8 @@ def listing(
         f"""
         SELECT a.action_id, a.customer_number, c.name AS customer_name, a.type,
                a.status, a.mode, a.planned_for, a.as_of, a.executed_at,
-               a.rendered_subject, a.template, a.totals, a.error, a.cancel_reason,
+               a.rendered_subject, a.template, a.totals, a.totals_claimed, a.error,
+               a.cancel_reason,
                a.export_file, a.attempts, a.created_at, a.created_by,
                (SELECT count(*) FROM action_items x
                 WHERE x.action_id = a.action_id) AS items,
@@ -1128,6 +1368,8 @@ def listing(
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         row["totals"] = totals_from_json(row["totals"])
+        if row["totals_claimed"] is not None:
+            row["totals_claimed"] = totals_from_json(row["totals_claimed"])
     return rows
 
 
@@ -1174,6 +1416,7 @@ SUMMARY_COLUMNS = (
     "status",
     "planned_for",
     "executed_at",
+    "amounts_of",
     "currency",
     "amount_selected",
     "penalties",
@@ -1216,9 +1459,9 @@ def bundle(con: duckdb.DuckDBPyConnection, action_ids: Iterable[int]) -> bytes:
             name, data = _output_file(con, action)
             name = _unique(name, taken)
             archive.writestr(name, data)
-            totals = totals_from_json(action["totals"]) or {"": {}}
-            for currency, figures in totals.items():
-                rows.append(_summary_row(action, names, currency, figures, name))
+            basis, totals = _summary_totals(action)
+            for currency, figures in (totals or {"": {}}).items():
+                rows.append(_summary_row(action, names, basis, currency, figures, name))
         archive.writestr(BUNDLE_SUMMARY, _summary_csv(rows))
     return buffer.getvalue()
 
@@ -1257,24 +1500,15 @@ class Stored:
 
 
 def stored_rendering(con: duckdb.DuckDBPyConnection, action: dict) -> Stored:
-    """The subject, text and HTML the action stored, with its items' figures.
-
-    The figures are the snapshot taken at validation, unless the run re-rendered
-    the action at a later date (items settled or amounts changed meanwhile):
-    then they are assessed again at that date on the items it kept, as the run did.
-    """
-    day = action["run_as_of"] or action["as_of"]
-    kept = [i for i in _items(con, action["action_id"], day) if i["dropped_at"] is None]
-    if day != action["as_of"]:
-        assessment = penalties.assess(
-            con,
-            action["customer_number"],
-            day,
-            [i["item_id"] for i in kept],
-            include_disputed=action["include_disputed"],
-        )
-    else:
-        assessment = _snapshot_assessment(con, action, kept)
+    """The subject, text and HTML the action stored, with its items' figures:
+    those carrying out claimed once it is done, else the snapshot taken at
+    validation. Both are read as stored, never assessed again, so a later import
+    cannot change what a done action's letter says."""
+    claimed = action["totals_claimed"] is not None
+    items = _items(con, action["action_id"], action["run_as_of"] or action["as_of"])
+    if claimed:
+        items = [i for i in items if i["open_amount_claimed"] is not None]
+    assessment = _snapshot_assessment(con, action, items, claimed)
     return Stored(
         action["rendered_subject"] or action["subject"],
         action["rendered_text"] or "",
@@ -1283,22 +1517,29 @@ def stored_rendering(con: duckdb.DuckDBPyConnection, action: dict) -> Stored:
     )
 
 
-def _snapshot_assessment(con, action: dict, kept: list[dict]) -> penalties.Assessment:
-    """The assessment an action stored in action_items and its totals."""
+def _snapshot_assessment(
+    con, action: dict, kept: list[dict], claimed: bool = False
+) -> penalties.Assessment:
+    """The assessment an action stored in action_items and its totals: at
+    validation, or (`claimed`) as carrying out claimed it."""
     rows = con.execute(
         "SELECT item_id, issue_date, amount, reference FROM items "
         "WHERE item_id IN (SELECT unnest(?::BIGINT[]))",
         [[i["item_id"] for i in kept]],
     ).fetchall()
     originals = {row[0]: row[1:] for row in rows}
-    items = tuple(_snapshot_item(action, i, originals.get(i["item_id"])) for i in kept)
+    suffix = "claimed" if claimed else "at_action"
+    items = tuple(
+        _snapshot_item(action, i, originals.get(i["item_id"]), suffix) for i in kept
+    )
+    stored = action["totals_claimed"] if claimed else action["totals"]
     totals = {
         currency: penalties.Totals(**{key: values[key] for key in TOTAL_KEYS})
-        for currency, values in totals_from_json(action["totals"]).items()
+        for currency, values in totals_from_json(stored).items()
     }
     return penalties.Assessment(
         customer_number=action["customer_number"],
-        as_of=action["as_of"],
+        as_of=(action["run_as_of"] or action["as_of"]) if claimed else action["as_of"],
         rule="",
         rate_note="",
         items=items,
@@ -1307,11 +1548,14 @@ def _snapshot_assessment(con, action: dict, kept: list[dict]) -> penalties.Asses
     )
 
 
-def _snapshot_item(action: dict, item: dict, original) -> penalties.ItemPenalty:
-    """One action item as stored; issue date, amount and reference from the item."""
+def _snapshot_item(
+    action: dict, item: dict, original, suffix: str = "at_action"
+) -> penalties.ItemPenalty:
+    """One action item as stored (`suffix`: at_action or claimed); issue date,
+    amount and reference from the item."""
     issue_date, amount, reference = original or (
         None,
-        item["open_amount_at_action"],
+        item[f"open_amount_{suffix}"],
         None,
     )
     return penalties.ItemPenalty(
@@ -1322,15 +1566,15 @@ def _snapshot_item(action: dict, item: dict, original) -> penalties.ItemPenalty:
         currency=item["currency"],
         issue_date=issue_date,
         due_date=item["due_date"],
-        days_late=item["days_late_at_action"],
+        days_late=item[f"days_late_{suffix}"],
         amount=amount,
-        open_amount=item["open_amount_at_action"],
+        open_amount=item[f"open_amount_{suffix}"],
         status=item["status_now"] or "open",
         reference=reference,
-        interest=item["interest_at_action"],
-        indemnity=item["indemnity_at_action"],
+        interest=item[f"interest_{suffix}"],
+        indemnity=item[f"indemnity_{suffix}"],
         indemnity_currency=item["indemnity_currency"],
-        penalty=item["penalty_at_action"],
+        penalty=item[f"penalty_{suffix}"],
         periods=(),
         note=None,
     )
@@ -1347,7 +1591,15 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _summary_row(action, names, currency: str, figures: dict, file_name: str):
+def _summary_totals(action: dict) -> tuple[str, dict]:
+    """The totals a summary row shows, and which they are: those claimed when
+    the action was carried out, else those at validation."""
+    if action["totals_claimed"] is not None:
+        return "carried out", totals_from_json(action["totals_claimed"])
+    return "validation", totals_from_json(action["totals"])
+
+
+def _summary_row(action, names, basis, currency, figures: dict, file_name: str):
     return [
         action["action_id"],
         action["customer_number"],
@@ -1356,6 +1608,7 @@ def _summary_row(action, names, currency: str, figures: dict, file_name: str):
         action["status"],
         action["planned_for"],
         action["executed_at"],
+        basis,
         currency,
         figures.get("amount_selected"),
         figures.get("penalties"),

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -30,27 +31,65 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a reader gone shows here when the output fit the buffer
+    except BrokenPipeError:
+        _discard_stdout()
+        code = getattr(args, "exit_code", 0)
     except DunningError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; nothing was changed.", file=sys.stderr)
         return 130
+    return code
+
+
+def _discard_stdout() -> None:
+    """Send what is left of stdout to devnull once its reader has closed the pipe.
+
+    `... --json | head` closes the pipe on purpose after the lines it wanted; the
+    command has done its work (an import has committed by the time its report is
+    printed), and a non-zero exit code here means "error, nothing changed"
+    (DESIGN 13), so this is no failure: the command keeps its own exit code, the
+    one it returned or set as `args.exit_code` before writing, else 0. Without the
+    redirection, Python's last flush at exit would fail again with a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _common_options(shared: bool) -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command's name.
+
+    The top-level parser gives the defaults; a subcommand's parser leaves an option
+    it was not given unset (SUPPRESS), so `--db X search` keeps X, and when both
+    places name it the later one, after the command, wins.
+    """
+    default = {} if shared else {"default": argparse.SUPPRESS}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        type=Path,
+        help="workspace file (default: $DUNNING_DB or data/)",
+        **default,
+    )
+    common.add_argument(
+        "--json", action="store_true", help="print JSON on stdout", **default
+    )
+    common.add_argument(
+        "--debug", action="store_true", help="log debug messages", **default
+    )
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db", type=Path, help="workspace file (default: $DUNNING_DB or data/)"
-    )
-    common.add_argument("--json", action="store_true", help="print JSON on stdout")
-    common.add_argument("--debug", action="store_true", help="log debug messages")
-
+    common = _common_options(shared=False)
     parser = argparse.ArgumentParser(
         prog="python -m dunning",
         description="Accounts-receivable dunning workspace.",
-        parents=[common],
+        parents=[_common_options(shared=True)],
     )
     commands = parser.add_subparsers(metavar="COMMAND")
 
@@ -170,18 +209,19 @@ def _import(args) -> int:
         save_mapping_as=args.save_mapping,
     )
     report = importing.import_file(con, args.file, options)
-    if args.json:
-        _print_json(report.as_json())
-    else:
-        _print_import(report)
+    # The outcome is told first, so that it stands even when the report is cut.
+    args.exit_code = 0 if report.committed else 1
     if not report.committed:
         print(
             f"error: {report.rows_rejected} row(s) rejected and --strict given; "
             "nothing was imported.",
             file=sys.stderr,
         )
-        return 1
-    return 0
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        _print_import(report)
+    return args.exit_code
 
 
 def _print_import(report: importing.Report) -> None:
@@ -576,7 +616,7 @@ def _action_create(args) -> int:
     recipients = None
     if args.to or args.cc:
         recipients = {"to": "\n".join(args.to or []), "cc": "\n".join(args.cc or [])}
-    action_id = actions.create(
+    validated = actions.validate(
         con,
         args.customer,
         penalties.item_ids(con, args.customer, [d for d in docs if d]),
@@ -591,7 +631,10 @@ def _action_create(args) -> int:
         include_disputed=args.include_disputed,
         attach_statement=args.attach_statement,
     )
+    action_id = validated.action_id
     status = actions.get(con, action_id)["status"]
+    for warning in validated.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         _print_json({"action_id": action_id, "status": status})
     else:
@@ -610,14 +653,20 @@ def _action_list(args) -> int:
         _print_json({"actions": [_action_row_json(row) for row in rows]})
         return 0
     for row in rows:
-        totals = ", ".join(
-            f"{t['amount_selected']:,.2f} {c}" for c, t in row["totals"].items()
-        )
+        totals = "at validation " + _amounts_text(row["totals"])
+        if row["totals_claimed"] is not None:
+            totals += "; claimed when carried out "
+            totals += _amounts_text(row["totals_claimed"])
         print(
             f"{row['action_id']:>6} {row['customer_number']:<12} {row['type']:<14} "
             f"{row['status']:<10} {row['planned_for'].isoformat()} {totals}"
         )
     return 0
+
+
+def _amounts_text(totals: dict[str, dict[str, Decimal]]) -> str:
+    """An action's amounts selected, one per currency: '1,600.24 EUR'."""
+    return ", ".join(f"{t['amount_selected']:,.2f} {c}" for c, t in totals.items())
 
 
 def _action_row_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -631,7 +680,13 @@ def _action_row_json(row: dict[str, Any]) -> dict[str, Any]:
         "executed_at": row["executed_at"],
         "subject": row["rendered_subject"],
         "totals": _totals_json(row["totals"]),
+        "totals_claimed": _claimed_json(row["totals_claimed"]),
     }
+
+
+def _claimed_json(totals: dict[str, dict[str, Decimal]] | None) -> dict | None:
+    """The totals claimed when carried out; None until then."""
+    return None if totals is None else _totals_json(totals)
 
 
 def _totals_json(totals: dict[str, dict[str, Decimal]]) -> dict[str, Any]:
@@ -645,7 +700,8 @@ def _action_show(args) -> int:
     from dunning import actions
 
     con = _open(args, create=False)
-    action = actions.show(con, args.action_id, args.as_of or clock.today())
+    as_of = args.as_of or clock.today()
+    action = actions.show(con, args.action_id, as_of)
     data = {
         "action_id": action["action_id"],
         "status": action["status"],
@@ -653,16 +709,9 @@ def _action_show(args) -> int:
         "customer_number": action["customer_number"],
         "planned_for": action["planned_for"],
         "executed_at": action["executed_at"],
-        "totals": _totals_json(action["totals"]),
-        "items": [
-            {
-                "doc_number": item["doc_number"],
-                "open_amount_at_action": item["open_amount_at_action"],
-                "penalty_at_action": item["penalty_at_action"],
-                "open_amount_now": item["open_amount_now"],
-            }
-            for item in action["items"]
-        ],
+        "totals": _totals_json(action["totals"]),  # at validation, never changed
+        "totals_claimed": _claimed_json(action["totals_claimed"]),
+        "items": [_action_item_json(item) for item in action["items"]],
     }
     if args.json:
         _print_json(data)
@@ -671,16 +720,57 @@ def _action_show(args) -> int:
         f"Action {data['action_id']} ({data['type']}) for {data['customer_number']}: "
         f"{data['status']}, planned for {data['planned_for'].isoformat()}"
     )
+    for label, totals in (
+        ("Totals at validation", action["totals"]),
+        ("Claimed when carried out", action["totals_claimed"]),
+    ):
+        for currency, t in (totals or {}).items():
+            print(
+                f"  {label} ({currency}): {t['amount_selected']:,.2f} + penalties "
+                f"{t['penalties']:,.2f} = {t['amount_including_penalties']:,.2f}"
+            )
+    print(f"  Items: at validation / claimed when carried out / open at {as_of}")
     for item in action["items"]:
-        dropped = f"  dropped: {item['dropped_reason']}" if item["dropped_at"] else ""
+        dropped = f"; dropped: {item['dropped_reason']}" if item["dropped_at"] else ""
+        claimed = item["open_amount_claimed"]
         print(
-            f"  {item['doc_number']:<16} then {item['open_amount_at_action']:>14,.2f} "
-            f"now {item['open_amount_now']:>14,.2f} {item['currency']}{dropped}"
+            f"  {item['doc_number']:<16} {item['open_amount_at_action']:>12,.2f} "
+            f"(penalty {item['penalty_at_action']:,.2f}) / "
+            + (
+                f"{claimed:>12,.2f} (penalty {item['penalty_claimed']:,.2f})"
+                if claimed is not None
+                else f"{'-':>12}"
+            )
+            + f" / {item['open_amount_now']:>12,.2f} {item['currency']} "
+            f"{actions.status_now_label(item)}{dropped}"
         )
     for event in action["events"]:
         detail = f": {event['detail']}" if event["detail"] else ""
         print(f"  {event['happened_at']:%Y-%m-%d %H:%M} {event['event']}{detail}")
     return 0
+
+
+def _action_item_json(item: dict[str, Any]) -> dict[str, Any]:
+    """One item of `action show --json`: at validation (DESIGN 13's keys), as
+    claimed when carried out (null until then), and at the as-of date."""
+    from dunning import actions
+
+    return {
+        "doc_number": item["doc_number"],
+        "open_amount_at_action": item["open_amount_at_action"],
+        "penalty_at_action": item["penalty_at_action"],
+        "open_amount_now": item["open_amount_now"],
+        "days_late_at_action": item["days_late_at_action"],
+        "interest_at_action": item["interest_at_action"],
+        "indemnity_at_action": item["indemnity_at_action"],
+        "open_amount_claimed": item["open_amount_claimed"],
+        "days_late_claimed": item["days_late_claimed"],
+        "interest_claimed": item["interest_claimed"],
+        "indemnity_claimed": item["indemnity_claimed"],
+        "penalty_claimed": item["penalty_claimed"],
+        "status_now": actions.status_now(item),
+        "dropped_reason": item["dropped_reason"],
+    }
 
 
 def _action_carry_out(args) -> int:

@@ -7,6 +7,13 @@ place and date, the subject line, the body, the statement of the items when the 
 does not already hold one, and page numbers from CSS page counters. WeasyPrint turns
 the same HTML into the PDF; it may only read `data:` URIs, so a template cannot make
 it fetch a local file or a network address.
+
+The address window ends with the customer's country only when it is abroad: a
+letter posted inside the company's own country carries no country line (La
+Poste's rule for domestic mail). The company's country is the setting
+`company.country` (an ISO code such as `FR`, or a name such as `France`) when it
+is set, else France in a workspace whose default language is French; otherwise
+it is unknown and every country is printed.
 """
 
 from __future__ import annotations
@@ -162,6 +169,7 @@ class Letterhead:
     sender_name: str = ""
     sender_email: str = ""
     sender_phone: str = ""
+    company_country: str = ""  # an ISO code, "" when unknown
 
     @property
     def place(self) -> str:
@@ -185,7 +193,53 @@ def letterhead(con: duckdb.DuckDBPyConnection) -> Letterhead:
         sender_name=values.get("sender.name") or "",
         sender_email=values.get("sender.email") or "",
         sender_phone=values.get("sender.phone") or "",
+        company_country=company_country(values),
     )
+
+
+# Country names a ledger may hold instead of the ISO code (upper case, no accent).
+COUNTRY_CODES = {
+    "FRANCE": "FR",
+    "FRA": "FR",
+    "UNITED KINGDOM": "GB",
+    "ROYAUME-UNI": "GB",
+    "UK": "GB",
+    "GBR": "GB",
+    "GERMANY": "DE",
+    "ALLEMAGNE": "DE",
+    "DEUTSCHLAND": "DE",
+    "DEU": "DE",
+    "BELGIQUE": "BE",
+    "BELGIUM": "BE",
+    "BEL": "BE",
+    "SUISSE": "CH",
+    "SWITZERLAND": "CH",
+    "CHE": "CH",
+    "ESPAGNE": "ES",
+    "SPAIN": "ES",
+    "ESP": "ES",
+    "ITALIE": "IT",
+    "ITALY": "IT",
+    "ITA": "IT",
+    "LUXEMBOURG": "LU",
+    "LUX": "LU",
+}
+
+
+def country_code(text: str | None) -> str:
+    """A country as its ISO code when it is one we know by name ('France' ->
+    'FR'); any other text upper-cased, so that equal texts still compare."""
+    word = " ".join(str(text or "").split()).upper()
+    return COUNTRY_CODES.get(word, word)
+
+
+def company_country(values: dict[str, Any]) -> str:
+    """The company's country: the `company.country` setting, else France in a
+    French workspace (defaults.language fr), else unknown ("")."""
+    configured = country_code(values.get("company.country"))
+    if configured:
+        return configured
+    return "FR" if values.get("defaults.language") == "fr" else ""
 
 
 def logo_uri(setting: str) -> str:
@@ -246,7 +300,8 @@ def document(
         f'<div class="footer">{_footer(head, words)}</div>'
         '<div class="head">'
         f"{_sender_block(head)}"
-        f'<div class="recipient">{_recipient_block(customer, contact_name, words)}'
+        '<div class="recipient">'
+        f"{_recipient_block(customer, contact_name, words, head.company_country)}"
         "</div></div>"
         f'<p class="place">{_e(place_and_date)}</p>'
         + (f'<p class="mention">{_e(mention)}</p>' if mention else "")
@@ -382,14 +437,21 @@ def _sender_block(head: Letterhead) -> str:
     )
 
 
-def _recipient_block(customer: dict[str, Any], contact: str | None, words) -> str:
+def _recipient_block(
+    customer: dict[str, Any], contact: str | None, words, home_country: str = ""
+) -> str:
+    """The address window; no country line for a customer in the company's own
+    country."""
     town = " ".join(
         part for part in (customer.get("postal_code"), customer.get("city")) if part
     )
     lines = [customer.get("name") or customer.get("customer_number") or ""]
     if contact:
         lines.append(f"{words['attention']} {contact}")
-    lines += [customer.get("address") or "", town, customer.get("country") or ""]
+    country = customer.get("country") or ""
+    if home_country and country_code(country) == home_country:
+        country = ""
+    lines += [customer.get("address") or "", town, country]
     return _e("\n".join(" ".join(str(line).split()) for line in lines if line))
 
 

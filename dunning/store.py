@@ -219,11 +219,15 @@ MIGRATIONS: list[tuple[int, str]] = [
             attach_statement BOOLEAN NOT NULL DEFAULT false,
             claimed_at TIMESTAMP,
             run_as_of DATE,
+            -- The totals of what carrying out claimed (NULL until then); `totals`
+            -- keeps those at validation.
+            totals_claimed VARCHAR,
             created_at TIMESTAMP NOT NULL,
             created_by VARCHAR NOT NULL
         );
 
-        -- Each item as it was when the action was validated.
+        -- Each item as it was when the action was validated, never changed; and
+        -- what carrying out claimed for it.
         CREATE TABLE action_items (
             action_id BIGINT NOT NULL,
             item_id BIGINT NOT NULL,
@@ -238,7 +242,14 @@ MIGRATIONS: list[tuple[int, str]] = [
             indemnity_currency VARCHAR,
             penalty DECIMAL(18,2) NOT NULL,
             dropped_at TIMESTAMP,
-            dropped_reason VARCHAR
+            dropped_reason VARCHAR,
+            -- What carrying out claimed for the item, at its run date (NULL until
+            -- then, and for an item dropped as settled).
+            open_amount_claimed DECIMAL(18,2),
+            days_late_claimed INTEGER,
+            interest_claimed DECIMAL(18,2),
+            indemnity_claimed DECIMAL(18,2),
+            penalty_claimed DECIMAL(18,2)
         );
 
         -- Every change of an action: created, rescheduled, cancelled, done, failed...

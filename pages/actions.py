@@ -1,11 +1,13 @@
 """Actions: planned, due, done, failed and cancelled actions; carry out, reschedule,
-cancel, retry; ticking a row opens an action with its items then and now, and the
-ticked actions can be downloaded together (their letters in one PDF, or a ZIP).
+cancel, retry; ticking a row opens an action with its items at validation, as
+claimed when carried out and now, and the ticked actions can be downloaded together
+(their letters in one PDF, or a ZIP).
 
 Every change happens in an on_click callback that calls `dunning.actions`, which
 claims an action with one guarded state change: a double click, a rerun or a second
 session never carries it out twice. `action_details` and `history` are also used by
-the customer record, so both places show an action the same way.
+the customer record, and `dispute_offer` by the composer, so each place shows an
+action the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dunning import actions, formatting, letters, qualification
+from dunning import actions, formatting, letters
 from dunning.errors import DunningError
 from pages import common
 
@@ -62,8 +64,8 @@ def main() -> None:
 # Notices left by callbacks for the next run
 
 
-def notify(kind: str, text: str) -> None:
-    st.session_state[NOTICE] = (kind, text)
+def notify(kind: str, text: str, key: str = NOTICE) -> None:
+    st.session_state[key] = (kind, text)
 
 
 def show_notice() -> None:
@@ -105,7 +107,8 @@ def due_section(con, as_of: dt.date) -> None:
 
 
 def due_row(item: actions.Due) -> None:
-    """One due action: its amounts then and now; confirm-mode ones get a button."""
+    """One due action: its amounts at validation and now; confirm-mode ones get a
+    button."""
     action = item.action
     language = common.language()
     action_id = action["action_id"]
@@ -123,7 +126,7 @@ def due_row(item: actions.Due) -> None:
             f"({common.markdown_text(action['customer_number'])}) · planned "
             f"{formatting.date(action['planned_for'], language)} · "
             f"{actions.MODE_LABELS[action['mode']]}  \n"
-            f"Claimed {common.markdown_text(then)} → open now "
+            f"At validation {common.markdown_text(then)} → open now "
             f"{common.markdown_text(now)}{settled}"
         )
         if action["mode"] == "confirm":
@@ -240,7 +243,10 @@ def actions_table(rows: list[dict]) -> list[int]:
             "Carried out": pd.to_datetime(
                 pd.Series([r["executed_at"] for r in rows], dtype="object")
             ),
-            "Amount claimed": [amounts(r["totals"], language) for r in rows],
+            "At validation": [amounts(r["totals"], language) for r in rows],
+            "Claimed when carried out": [
+                amounts(r["totals_claimed"] or {}, language) for r in rows
+            ],
             "Items": [r["items"] for r in rows],
             "Subject": [r["rendered_subject"] for r in rows],
             "Error or reason": [r["error"] or r["cancel_reason"] or "" for r in rows],
@@ -258,7 +264,10 @@ def actions_table(rows: list[dict]) -> list[int]:
             "Carried out": st.column_config.DatetimeColumn(
                 "Carried out", format="DD/MM/YYYY HH:mm"
             ),
-            "Amount claimed": common.money_column("Amount claimed"),
+            "At validation": common.money_column("Amount at validation"),
+            "Claimed when carried out": common.money_column(
+                "Amount claimed when carried out"
+            ),
         },
     )
     positions = picked.selection.rows if picked else []
@@ -360,7 +369,8 @@ def _open_label(number: int, row: dict | None) -> str:
 
 
 def action_details(con, action_id: int, as_of: dt.date, key: str) -> None:
-    """An action with its items then and now, its text, its file and its events."""
+    """An action with its items at validation, claimed when carried out and now,
+    its text, its file and its events."""
     shown = actions.show(con, action_id, as_of)
     language = common.language()
     prefix = f"{key}_{action_id}"
@@ -372,6 +382,11 @@ def action_details(con, action_id: int, as_of: dt.date, key: str) -> None:
         summary(shown, language)
         st.markdown(
             f"**Items, at the action and at {formatting.date(as_of, language)}**"
+        )
+        st.caption(
+            "Each item at validation (never changed), as claimed when the action "
+            "was carried out (blank until then, and for an item dropped as "
+            "settled), and now."
         )
         items_table(shown["items"], language)
         text_and_file(con, shown, prefix)
@@ -411,13 +426,18 @@ def summary(shown: dict, language: str) -> None:
         )
     if shown["delivery"]:
         lines.append(f"**Delivery:** {common.markdown_text(shown['delivery'])}")
-    for currency, t in shown["totals"].items():
-        lines.append(
-            f"**Claimed ({currency}):** "
-            f"{formatting.money(t['amount_selected'], currency, language)} + "
-            f"penalties {formatting.money(t['penalties'], currency, language)} = "
-            f"{formatting.money(t['amount_including_penalties'], currency, language)}"
-        )
+    for label, totals in (
+        ("At validation", shown["totals"]),
+        ("Claimed when carried out", shown["totals_claimed"] or {}),
+    ):
+        for currency, t in totals.items():
+            text = _claim_text(t, currency, language)
+            lines.append(f"**{label} ({currency}):** {text}")
+    now = formatting.totals(shown["totals_now"], language) or "nothing"
+    lines.append(
+        f"**Open now ({formatting.date(shown['as_of_now'], language)}):** "
+        f"{common.markdown_text(now)}"
+    )
     st.markdown("  \n".join(lines))
     if shown["error"]:
         st.error(f"Failed: {shown['error']}")
@@ -425,41 +445,58 @@ def summary(shown: dict, language: str) -> None:
         st.info(f"Cancelled: {shown['cancel_reason']}")
 
 
+def _claim_text(t: dict, currency: str, language: str) -> str:
+    return (
+        f"{formatting.money(t['amount_selected'], currency, language)} + "
+        f"penalties {formatting.money(t['penalties'], currency, language)} = "
+        f"{formatting.money(t['amount_including_penalties'], currency, language)}"
+    )
+
+
+# The items table: each column's key in the frame, and the label shown. "then" is
+# at validation; "claimed" what carrying out claimed (blank until then).
+ITEM_COLUMNS = {
+    "Open amount then": "Open amount at validation",
+    "Days late then": "Days late at validation",
+    "Penalty then": "Penalty at validation",
+    "Open amount claimed": "Open amount claimed when carried out",
+    "Days late claimed": "Days late claimed",
+    "Penalty claimed": "Penalty claimed",
+    "Open amount now": "Open amount now",
+}
+
+
 def items_table(items: list[dict], language: str) -> None:
+    def money(key: str) -> list[str]:
+        return [common.money_cell(i[key], i["currency"], language) for i in items]
+
+    def days(key: str):
+        return pd.array([i[key] for i in items], dtype="Int64")
+
     frame = pd.DataFrame(
         {
             "Document": [i["doc_number"] for i in items],
             "Due date": [formatting.date(i["due_date"], language) for i in items],
-            "Open amount then": [
-                common.money_cell(i["open_amount_at_action"], i["currency"], language)
-                for i in items
-            ],
-            "Days late then": pd.array(
-                [i["days_late_at_action"] for i in items], dtype="Int64"
-            ),
-            "Penalty then": [
-                common.money_cell(i["penalty_at_action"], i["currency"], language)
-                for i in items
-            ],
-            "Open amount now": [
-                common.money_cell(i["open_amount_now"], i["currency"], language)
-                for i in items
-            ],
-            "Status now": [
-                qualification.LABELS.get(i["status_now"], i["status_now"] or "")
-                for i in items
-            ],
+            "Open amount then": money("open_amount_at_action"),
+            "Days late then": days("days_late_at_action"),
+            "Penalty then": money("penalty_at_action"),
+            "Open amount claimed": money("open_amount_claimed"),
+            "Days late claimed": days("days_late_claimed"),
+            "Penalty claimed": money("penalty_claimed"),
+            "Open amount now": money("open_amount_now"),
+            "Status now": [actions.status_now_label(i) for i in items],
             "Dropped": [i["dropped_reason"] or "" for i in items],
         }
     )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        column_config={
-            name: common.money_column(name)
-            for name in ("Open amount then", "Penalty then", "Open amount now")
-        },
-    )
+    config = {
+        name: (
+            st.column_config.NumberColumn(label, format="%d")
+            if name.startswith("Days")
+            else common.money_column(label)
+        )
+        for name, label in ITEM_COLUMNS.items()
+    }
+    common.show_table(frame, column_config=config)
 
 
 def text_and_file(con, shown: dict, prefix: str) -> None:
@@ -520,18 +557,7 @@ def controls(con, shown: dict, prefix: str) -> None:
                 args=(_cancel, action_id, f"{prefix}_reason"),
             )
     if status == "done":
-        disputed = actions.disputed_items(con, action_id)
-        if disputed:
-            st.info(
-                f"{len(disputed)} item(s) of this action are disputed. Is the "
-                "dispute resolved?"
-            )
-            st.button(
-                "Mark dispute resolved",
-                key=f"{prefix}_resolved",
-                on_click=_guarded,
-                args=(_resolved, action_id),
-            )
+        dispute_offer(con, action_id, prefix)
         confirm = st.checkbox(
             "Send it again (recorded as a resend)", key=f"{prefix}_resend_ok"
         )
@@ -569,10 +595,34 @@ def _resend(action_id: int, confirm_key: str) -> None:
     describe(outcome)
 
 
-def _resolved(action_id: int) -> None:
-    with common.cursor() as con:
-        count = actions.mark_dispute_resolved(con, action_id)
-    notify("success", f"{count} item(s) marked dispute resolved.")
+def dispute_offer(con, action_id: int, prefix: str, notice: str = NOTICE) -> None:
+    """Once an action on disputed items is done: is the dispute resolved? The
+    answer is left as a notice under the session key `notice`."""
+    disputed = actions.disputed_items(con, action_id)
+    if not disputed:
+        return
+    st.info(
+        f"{len(disputed)} item(s) of action #{action_id} are disputed. Is the "
+        "dispute resolved?"
+    )
+    st.button(
+        "Mark dispute resolved",
+        key=f"{prefix}_resolved",
+        on_click=resolve_disputes,
+        args=(action_id, notice),
+    )
+
+
+def resolve_disputes(action_id: int, notice: str = NOTICE) -> None:
+    """The click: the action's disputed items marked dispute resolved."""
+    try:
+        with common.cursor() as con:
+            count = actions.mark_dispute_resolved(con, action_id)
+    except DunningError as error:
+        notify("error", f"**{error.title}.** {error}", notice)
+        return
+    notify("success", f"{count} item(s) marked dispute resolved.", notice)
+    common.data_changed()
 
 
 # ---------------------------------------------------------------------------
@@ -600,7 +650,10 @@ def actions_table_for(rows: list[dict], key: str) -> int | None:
                 "Type": [actions.TYPE_LABELS[r["type"]] for r in rows],
                 "Status": [status_label(r) for r in rows],
                 "Planned for": [r["planned_for"] for r in rows],
-                "Amount claimed": [amounts(r["totals"], language) for r in rows],
+                "At validation": [amounts(r["totals"], language) for r in rows],
+                "Claimed when carried out": [
+                    amounts(r["totals_claimed"] or {}, language) for r in rows
+                ],
                 "Subject": [r["rendered_subject"] for r in rows],
             }
         ),
@@ -608,7 +661,12 @@ def actions_table_for(rows: list[dict], key: str) -> int | None:
         on_select="rerun",
         selection_mode="single-row",
         key=key,
-        column_config={"Amount claimed": common.money_column("Amount claimed")},
+        column_config={
+            "At validation": common.money_column("Amount at validation"),
+            "Claimed when carried out": common.money_column(
+                "Amount claimed when carried out"
+            ),
+        },
     )
     positions = picked.selection.rows if picked else []
     return rows[positions[0]]["action_id"] if positions else None

@@ -5,6 +5,11 @@ A UI module, not a page: the customer record calls `composer(cursor, customer,
 item_ids)`. Every widget key carries the customer number, so two customers never
 share a draft. Rendering, penalties, validation and carrying out all happen in
 `dunning`; this module arranges widgets and calls it.
+
+A draft is validated once: Validate stays disabled while the draft is the one just
+validated, the preview warns when the selected items are claimed by another action
+(recently done, or still to come), and carrying out clears the draft, so the same
+reminder is never created twice by one more click.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dunning import (
     templates,
 )
 from dunning.errors import DunningError
+from pages import actions as actions_page
 from pages import common
 
 SOURCES = {
@@ -38,15 +44,9 @@ SOURCES = {
     "action": "An earlier action",
     "blank": "Blank",
 }
-# The template channel that suits each action type.
-CHANNEL_OF = {
-    "email": "email",
-    "letter": "letter",
-    "letter_ar": "letter",
-    "formal_notice": "letter",
-    "sms": "sms",
-    "call": "call",
-}
+# What the draft holds: cleared once its action is carried out.
+DRAFT_KEYS = ("subject", "body", "template_used", "validated", "pdf")
+CLEARED = "The draft is cleared: a new action starts from here."
 
 
 def composer(cursor, customer_number: str, item_ids: frozenset[int]) -> None:
@@ -56,6 +56,9 @@ def composer(cursor, customer_number: str, item_ids: frozenset[int]) -> None:
     as_of = common.as_of()
     st.subheader("Specific action")
     _notice(k)
+    carried = st.session_state.get(k("carried"))
+    if carried is not None:
+        actions_page.dispute_offer(cursor, carried, k("dispute"), notice=k("notice"))
     if not item_ids:
         st.info(
             "Select the items this action claims first (tick them in the open "
@@ -82,22 +85,7 @@ def composer(cursor, customer_number: str, item_ids: frozenset[int]) -> None:
         disabled=kind != "email",
     )
 
-    # The preview with the real values.
-    preview = rendering.preview(
-        cursor,
-        customer_number,
-        sorted(item_ids),
-        as_of,
-        subject,
-        body,
-        action_date=planned,
-        contact=_contact(chosen),
-        include_disputed=include_disputed,
-    )
-    _show_preview(cursor, k, record, kind, planned, preview, chosen)
-    _statement_downloads(cursor, k, customer_number, item_ids, as_of)
-
-    # Validate, then carry out now or leave it planned.
+    # The draft as Validate would store it.
     draft = {
         "customer_number": customer_number,
         "item_ids": sorted(item_ids),
@@ -117,7 +105,39 @@ def composer(cursor, customer_number: str, item_ids: frozenset[int]) -> None:
         if kind == "email"
         else None,
     }
-    _validate(k, draft, preview, chosen)
+    signature = hashlib.sha256(
+        json.dumps(draft, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    validated = st.session_state.get(k("validated"))
+    just_validated = validated is not None and validated[0] == signature
+
+    # The preview with the real values, and what validating would say.
+    preview = rendering.preview(
+        cursor,
+        customer_number,
+        sorted(item_ids),
+        as_of,
+        subject,
+        body,
+        action_date=planned,
+        contact=_contact(chosen),
+        include_disputed=include_disputed,
+    )
+    found = actions.checks(
+        cursor,
+        kind,
+        preview,
+        sorted(item_ids),
+        planned,
+        template=draft["template"],
+        language=record["language"],
+        exclude_action=validated[1] if just_validated else None,
+    )
+    _show_preview(cursor, k, record, kind, planned, preview, chosen, found)
+    _statement_downloads(cursor, k, customer_number, item_ids, as_of)
+
+    # Validate, then carry out now or leave it planned.
+    _validate(k, draft, signature, preview, found, chosen)
 
 
 def _keys(customer_number: str):
@@ -204,7 +224,7 @@ def _content_source(con, k, kind: str, record: dict) -> None:
         )
         if source == "template":
             found = templates.every(con)
-            channel = CHANNEL_OF[kind]
+            channel = actions.CHANNEL_OF[kind]
             found.sort(
                 key=lambda t: (
                     t.channel != channel,
@@ -222,7 +242,11 @@ def _content_source(con, k, kind: str, record: dict) -> None:
                 key=k("template"),
             )
             chosen = names.get(picked)
-            content = (chosen.subject, chosen.body, chosen.name) if chosen else None
+            content = (
+                (chosen.subject, chosen.body, chosen.name, chosen.channel)
+                if chosen
+                else None
+            )
         elif source == "action":
             earlier = actions.contents(con)
             by_id = {row["action_id"]: row for row in earlier}
@@ -237,9 +261,11 @@ def _content_source(con, k, kind: str, record: dict) -> None:
                 placeholder="No action yet",
             )
             row = by_id.get(picked)
-            content = (row["subject"], row["body"], row["template"]) if row else None
+            content = (
+                (row["subject"], row["body"], row["template"], None) if row else None
+            )
         else:
-            content = ("", "", None)
+            content = ("", "", None, None)
         st.button(
             "Use this content",
             key=k("use"),
@@ -250,10 +276,18 @@ def _content_source(con, k, kind: str, record: dict) -> None:
 
 
 def _use_content(k, content) -> None:
-    subject, body, template = content
+    """Fill the draft; a letter template chosen for an email makes it a letter."""
+    subject, body, template, channel = content
     st.session_state[k("subject")] = subject
     st.session_state[k("body")] = body
     st.session_state[k("template_used")] = template
+    if channel == "letter" and st.session_state.get(k("type")) == "email":
+        st.session_state[k("type")] = "letter"
+        st.session_state[k("notice")] = (
+            "info",
+            f"The template {template} is written for letters: the action type is "
+            "now Letter. Choose Email again only if its text suits an email.",
+        )
 
 
 def _palette(k) -> None:
@@ -288,17 +322,19 @@ def _insert(k, name: str) -> None:
     st.session_state[k("body")] = f"{body}{separator}#{name}"
 
 
-def _show_preview(con, k, record, kind, planned, preview, chosen) -> None:
-    """The rendered text (or the letter it becomes), penalties, warnings."""
+def _show_preview(con, k, record, kind, planned, preview, chosen, found) -> None:
+    """The rendered text (or the letter it becomes), penalties, warnings; `found`
+    holds what validating this type of action would refuse or warn about."""
     st.markdown("#### Preview")
-    for problem in preview.blocking:
-        st.error(problem)
-    for warning in preview.warnings:
-        st.warning(warning)
+    for problem in (*preview.blocking, *found.blocking):
+        st.error(common.message_text(problem))
+    for warning in (*preview.warnings, *found.warnings):
+        st.warning(common.message_text(warning))
     if kind == "email" and not chosen.sendable:
         st.warning(
-            chosen.disabled_reason
-            or "No recipient: give a To address, or choose a letter instead."
+            common.message_text(chosen.disabled_reason)
+            if chosen.disabled_reason
+            else "No recipient: give a To address, or choose a letter instead."
         )
     st.markdown(f"**{common.markdown_text(preview.subject)}**")
     if kind in letters.LETTER_TYPES:
@@ -408,14 +444,13 @@ def _penalties(assessment, language: str) -> None:
         st.warning(warning)
 
 
-def _validate(k, draft: dict, preview, chosen: sending.Recipients) -> None:
+def _validate(
+    k, draft: dict, signature: str, preview, found, chosen: sending.Recipients
+) -> None:
     """Validate (refused while something blocks), then carry out or leave planned."""
-    blocked = bool(preview.blocking) or (
+    blocked = bool(preview.blocking or found.blocking) or (
         draft["type"] == "email" and not chosen.sendable
     )
-    signature = hashlib.sha256(
-        json.dumps(draft, sort_keys=True, default=str).encode()
-    ).hexdigest()
     validated = st.session_state.get(k("validated"))
     with st.container(horizontal=True):
         st.button(
@@ -450,11 +485,12 @@ def _create(k, draft: dict, signature: str) -> None:
         return
     try:
         with common.cursor() as con:
-            action_id = actions.create(con, **draft)
+            action_id = actions.validate(con, **draft).action_id
     except DunningError as error:
         st.session_state[k("notice")] = ("error", f"**{error.title}.** {error}")
         return
     st.session_state[k("validated")] = (signature, action_id)
+    st.session_state.pop(k("carried"), None)
     st.session_state[k("notice")] = ("success", f"Action #{action_id} validated.")
     common.data_changed()
 
@@ -470,11 +506,26 @@ def _carry_out(k, action_id: int) -> None:
     if outcome.carried_out:
         where = f": {outcome.output.name}" if outcome.output else ""
         verb = "sent by email" if outcome.sent else "carried out"
-        text = ("success", f"Action #{action_id} {verb}{where}.")
+        text = ("success", f"Action #{action_id} {verb}{where}. {CLEARED}")
     elif outcome.status == "failed":
-        text = ("error", f"Action #{action_id} failed: {outcome.error}")
+        text = (
+            "error",
+            f"Action #{action_id} failed: {outcome.error} It is kept: retry it on "
+            f"the Actions page. {CLEARED}",
+        )
     else:
-        text = ("info", outcome.reason or f"Action #{action_id}: {outcome.status}.")
+        reason = outcome.reason or f"Action #{action_id}: {outcome.status}."
+        text = ("info", f"{reason} {CLEARED}")
+    # The action holds the draft now: clear it, so that no click makes it again.
+    _clear_draft(k)
+    st.session_state[k("carried")] = action_id
     st.session_state[k("notice")] = text
-    st.session_state.pop(k("validated"), None)
     common.data_changed()
+
+
+def _clear_draft(k) -> None:
+    """An empty draft: subject, body, template, validation and PDF forgotten."""
+    for name in DRAFT_KEYS:
+        st.session_state.pop(k(name), None)
+    st.session_state[k("subject")] = ""
+    st.session_state[k("body")] = ""

@@ -366,7 +366,9 @@ def test_some_settled_carried_out_on_the_rest(c12, data_file, tmp_path):
     # Re-rendered on what is still open: 12 500,00 €, not 13 734,56 €.
     text = shown["rendered_text"].replace("\u202f", " ").replace("\xa0", " ")
     assert "12 500,00 €." in text and "13 734,56" not in text
-    assert shown["totals"]["EUR"]["amount_selected"] == Decimal("12500.00")
+    # The totals at validation stay; what the run claimed is stored beside them.
+    assert shown["totals"]["EUR"]["amount_selected"] == Decimal("13734.56")
+    assert shown["totals_claimed"]["EUR"]["amount_selected"] == Decimal("12500.00")
     assert [e["event"] for e in shown["events"]] == ["created", "items_dropped", "done"]
 
 
@@ -814,3 +816,259 @@ def test_bundle_holds_each_file_and_a_neutralised_summary(batch, tmp_path):
     assert first["file_name"] == f"action-{done}-C00012-letter.pdf"
     assert rows[3]["status"] == "planned" and rows[3]["executed_at"] == ""
     assert rows[4]["customer_name"] == "'" + HOSTILE_NAME
+
+
+# ---------------------------------------------------------------------------
+# A partial settlement between validation and carrying out: three views
+
+PARTIAL_HEAD = (
+    "Code client;Raison sociale;Type pièce;N° pièce;Date pièce;Date échéance;"
+    "Montant TTC;Devise;Reste dû\n"
+)
+FA_001 = "C00100;Atelier Dumas;Facture;FA-001;02/01/2026;16/01/2026;500,00;EUR;"
+FA_003 = "C00100;Atelier Dumas;Facture;FA-003;12/01/2026;26/01/2026;300,25;EUR;"
+FA_004 = "C00100;Atelier Dumas;Facture;FA-004;22/01/2026;05/02/2026;99,99;EUR;99,99\n"
+PARTIAL_BODY = (
+    "Merci de régler #items_amount_selected "
+    "(pénalités #items_amount_selected_late_penalties)."
+)
+
+
+def dumas(con, tmp_path, later_fa_001: str | None):
+    """C00100 owes FA-001, FA-003 and FA-004 at 2026-02-15; an automatic letter
+    on the three is planned for 2026-02-25; an import of 2026-02-20 lists FA-003
+    part-paid (300.25 -> 100.25) and FA-001 as `later_fa_001` (None: not listed)."""
+    first = tmp_path / "dumas-1.csv"
+    first.write_text(
+        PARTIAL_HEAD + FA_001 + "500,00\n" + FA_003 + "300,25\n" + FA_004,
+        encoding="utf-8",
+    )
+    assert importing.import_file(con, first, importing.Options()).committed
+    docs = ("FA-001", "FA-003", "FA-004")
+    action_id = actions.create(
+        con,
+        "C00100",
+        ids(con, "C00100", *docs),
+        "letter",
+        "Relance",
+        PARTIAL_BODY,
+        planned_for="2026-02-25",
+        mode="auto",
+    )
+    listed = FA_001 + later_fa_001 + "\n" if later_fa_001 else ""
+    later = tmp_path / "dumas-2.csv"
+    later.write_text(PARTIAL_HEAD + listed + FA_003 + "100,25\n" + FA_004, "utf-8")
+    options = importing.Options(as_of=dt.date(2026, 2, 20))
+    assert importing.import_file(con, later, options).committed
+    return action_id
+
+
+# At validation, 2026-02-15, fr_legal 2.15 % + 10 = 12.15 %:
+#   FA-001 500.00, 30 days: 500 x 0.1215 x 30 / 365 = 4.9932 -> 4.99 + 40 = 44.99
+#   FA-003 300.25, 20 days: 300.25 x 0.1215 x 20 / 365 = 1.9989 -> 2.00 + 40 = 42.00
+#   FA-004 99.99, 10 days: 99.99 x 0.1215 x 10 / 365 = 0.3328 -> 0.33 + 40 = 40.33
+#   amount 500 + 300.25 + 99.99 = 900.24; interest 4.99 + 2.00 + 0.33 = 7.32;
+#   indemnity 3 x 40 = 120.00; penalties 127.32; including 1 027.56
+VALIDATED = {
+    "amount_selected": Decimal("900.24"),
+    "interest": Decimal("7.32"),
+    "indemnity": Decimal("120.00"),
+    "penalties": Decimal("127.32"),
+    "amount_including_penalties": Decimal("1027.56"),
+}
+# Carried out on 2026-02-25, FA-001 settled and dropped:
+#   FA-003 100.25, 30 days: 100.25 x 0.1215 x 30 / 365 = 1.0011 -> 1.00 + 40 = 41.00
+#   FA-004 99.99, 20 days: 99.99 x 0.1215 x 20 / 365 = 0.6657 -> 0.67 + 40 = 40.67
+#   amount 100.25 + 99.99 = 200.24; interest 1.00 + 0.67 = 1.67; indemnity 80.00;
+#   penalties 81.67; including 281.91
+CLAIMED = {
+    "amount_selected": Decimal("200.24"),
+    "interest": Decimal("1.67"),
+    "indemnity": Decimal("80.00"),
+    "penalties": Decimal("81.67"),
+    "amount_including_penalties": Decimal("281.91"),
+}
+
+
+@pytest.mark.parametrize(
+    ("later_fa_001", "state", "label"),
+    [
+        ("0,00", "paid", "Paid"),  # listed with nothing left to pay
+        (None, "closed", "Closed (no longer in the ledger)"),  # no longer listed
+    ],
+)
+def test_partial_settlement_keeps_the_snapshot_and_stores_what_was_claimed(
+    con, tmp_path, later_fa_001, state, label
+):
+    action_id = dumas(con, tmp_path, later_fa_001)
+    assert actions.listing(con)[0]["totals"]["EUR"] == VALIDATED
+
+    report = actions.run_due(con, "2026-02-25", tmp_path / "out")
+    assert report.carried_out == [action_id]
+    shown = actions.show(con, action_id, dt.date(2026, 2, 25))
+    text = shown["rendered_text"].translate(SPACES)
+    assert text == "Merci de régler 200,24 € (pénalités 81,67 €)."
+
+    # The totals at validation never change; what the message claimed is beside.
+    assert shown["totals"] == {"EUR": VALIDATED}
+    assert shown["totals_claimed"] == {"EUR": CLAIMED}
+    assert actions.listing(con)[0]["totals"]["EUR"] == VALIDATED
+    assert shown["totals_now"] == {"EUR": Decimal("200.24")}  # 100.25 + 99.99
+
+    views = {
+        i["doc_number"]: (
+            (i["open_amount_at_action"], i["days_late_at_action"]),
+            (i["interest_at_action"], i["penalty_at_action"]),
+            (i["open_amount_claimed"], i["days_late_claimed"]),
+            (i["interest_claimed"], i["penalty_claimed"]),
+            (i["open_amount_now"], actions.status_now(i)),
+        )
+        for i in shown["items"]
+    }
+    D = Decimal
+    assert views == {
+        "FA-001": (
+            (D("500.00"), 30),
+            (D("4.99"), D("44.99")),
+            (None, None),  # dropped: nothing claimed
+            (None, None),
+            (D("0.00"), state),
+        ),
+        "FA-003": (
+            (D("300.25"), 20),
+            (D("2.00"), D("42.00")),
+            (D("100.25"), 30),
+            (D("1.00"), D("41.00")),
+            (D("100.25"), "open"),
+        ),
+        "FA-004": (
+            (D("99.99"), 10),
+            (D("0.33"), D("40.33")),
+            (D("99.99"), 20),
+            (D("0.67"), D("40.67")),
+            (D("99.99"), "open"),
+        ),
+    }
+    labels = [actions.status_now_label(i) for i in shown["items"]]
+    assert labels == [label, "Open", "Open"]
+
+
+def test_a_done_letter_made_again_shows_what_it_claimed(con, tmp_path):
+    from dunning import letters
+
+    action_id = dumas(con, tmp_path, None)
+    actions.run_due(con, "2026-02-25", tmp_path / "out")
+    Path(actions.get(con, action_id)["export_file"]).unlink()
+    pages = " ".join(letters.page_texts(actions.letters_pdf(con, [action_id])))
+    pages = pages.translate(SPACES)
+    # The statement is the claimed one: 100.25 + 99.99 = 200.24, no FA-001.
+    assert "200,24 €" in pages and "FA-001" not in pages and "900,24" not in pages
+
+
+# ---------------------------------------------------------------------------
+# What blocks validation, what warns
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject", "body", "blocked"),
+    [
+        ("letter", "Relance", "", "The body is empty"),
+        ("letter", "Relance", "\n\n   \n\t\n", "The body is empty"),  # blank lines
+        ("sms", "", " \n ", "The body is empty"),
+        ("letter", "", BODY, "The subject is empty: a letter needs one"),
+        ("email", "   ", BODY, "The subject is empty: an email needs one"),
+        ("formal_notice", "", BODY, "The subject is empty: a formal notice"),
+        ("letter_ar", "", BODY, "The subject is empty: a letter with ackno"),
+        ("sms", "", BODY, None),
+        ("call", "", BODY, None),
+    ],
+)
+def test_empty_body_or_subject_blocks_validation(c12, kind, subject, body, blocked):
+    items = ids(c12, "C00012", "FA-2026-0041")
+    if blocked is None:
+        assert actions.create(c12, "C00012", items, kind, subject, body) == 1
+        return
+    with pytest.raises(InvalidValue, match=f"cannot be validated yet: {blocked}"):
+        actions.create(c12, "C00012", items, kind, subject, body)
+    assert c12.execute("SELECT count(*) FROM actions").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("docs", "blocked"),
+    [
+        # AV-2026-0003 alone: -250.00, nothing owed
+        (("AV-2026-0003",), "Nothing is owed on the selected items: they come to"),
+        # 1 234.56 - 250.00 = 984.56 owed: validated
+        (("FA-2026-0041", "AV-2026-0003"), None),
+    ],
+)
+def test_a_credit_note_alone_is_not_claimed(c12, docs, blocked):
+    items = ids(c12, "C00012", *docs)
+    if blocked is None:
+        action_id = actions.create(c12, "C00012", items, "letter", SUBJECT, BODY)
+        totals = actions.show(c12, action_id)["totals"]
+        assert totals["EUR"]["amount_selected"] == Decimal("984.56")
+        return
+    with pytest.raises(InvalidValue, match=blocked) as refused:
+        actions.create(c12, "C00012", items, "letter", SUBJECT, BODY)
+    assert "-250,00 €" in str(refused.value).translate(SPACES)
+
+
+def test_recent_claims_name_the_actions_still_to_come_and_recently_done(c12, tmp_path):
+    both = ids(c12, "C00012", "FA-2026-0041", "FA-2026-0077")
+    done = letter(c12, type="email")  # validated today, 2026-02-15
+    actions.carry_out(c12, done, tmp_path / "out", now=dt.datetime(2026, 2, 15, 9))
+    planned = letter(c12, docs=("FA-2026-0077",))  # planned for 2026-02-20
+    cancelled = letter(c12)
+    actions.cancel(c12, cancelled, "typo")
+
+    found = actions.recent_claims(c12, both, dt.date(2026, 2, 8))
+    assert [(c["action_id"], c["doc_number"]) for c in found] == [
+        (planned, "FA-2026-0077"),
+        (done, "FA-2026-0041"),
+        (done, "FA-2026-0077"),
+    ]
+    assert actions.claim_warnings(found, "fr") == [
+        f"FA-2026-0077 was claimed by action #{planned} (letter, planned for "
+        "20/02/2026): make sure this is not the same reminder twice.",
+        f"FA-2026-0041, FA-2026-0077 were claimed by action #{done} (email, done "
+        "15/02/2026): make sure this is not the same reminder twice.",
+    ]
+    # Done before the window: only the planned one is still named.
+    later = actions.recent_claims(c12, both, dt.date(2026, 2, 16))
+    assert [c["action_id"] for c in later] == [planned]
+
+
+def test_validation_warns_about_claims_channel_and_a_past_date(c12):
+    first = letter(c12)
+    again = actions.validate(
+        c12,
+        "C00012",
+        ids(c12, "C00012", "FA-2026-0041"),
+        "email",
+        "Mise en demeure",
+        BODY,
+        planned_for="2020-01-01",
+        template="mise-en-demeure-fr",
+    )
+    # The preview's own warnings first (C00012 holds a credit note), then these.
+    assert again.warnings[-3:] == (
+        "The template mise-en-demeure-fr is written for the letter channel, and "
+        "this action is an email: check that its text suits an email, or change "
+        "the action type.",
+        "Planned for 01/01/2020, in the past: it is due at once.",
+        f"FA-2026-0041 was claimed by action #{first} (letter, planned for "
+        "20/02/2026): make sure this is not the same reminder twice.",
+    )
+    # The same template on a letter, today, on an item nobody claims: no warning.
+    quiet = actions.validate(
+        c12,
+        "C00031",
+        ids(c12, "C00031", "FA-2026-0102"),
+        "letter",
+        "Mise en demeure",
+        BODY,
+        template="mise-en-demeure-fr",
+    )
+    assert not [w for w in quiet.warnings if "template" in w or "claimed" in w]
+    assert not [w for w in quiet.warnings if "in the past" in w]

@@ -260,7 +260,7 @@ def test_penalties_unknown_document_is_one_sentence_and_exit_1(tmp_path, data_fi
     done = dunning(
         "penalties", "--customer", "C00077", "--items", "FA-2025-0412,FA-9", db=db
     )
-    assert done.returncode == 1
+    assert done.returncode != 0
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and "FA-9" in done.stderr
     done = dunning("penalties", "--customer", "C99999", db=db)
@@ -341,6 +341,14 @@ def test_preview_unknown_template_or_document(tmp_path, data_file):
 # Actions: create, show, run-due (DESIGN 13)
 
 REMINDER = "Bonjour,\n\nMerci de régler #items_amount_selected.\n\nCordialement\n"
+# An item of an action not carried out yet: nothing claimed.
+NOT_CLAIMED = {
+    "open_amount_claimed": None,
+    "days_late_claimed": None,
+    "interest_claimed": None,
+    "indemnity_claimed": None,
+    "penalty_claimed": None,
+}
 
 
 def test_action_runs_once_waits_in_confirm_mode_and_is_cancelled_once_paid(
@@ -378,18 +386,31 @@ def test_action_runs_once_waits_in_confirm_mode_and_is_cancelled_once_paid(
                 "amount_including_penalties": "13824.88",  # 13734.56 + 90.32
             }
         },
+        "totals_claimed": None,  # not carried out yet
         "items": [
             {
                 "doc_number": "FA-2026-0041",
                 "open_amount_at_action": "1234.56",
                 "penalty_at_action": "46.16",
                 "open_amount_now": "1234.56",
+                "days_late_at_action": 15,
+                "interest_at_action": "6.16",
+                "indemnity_at_action": "40.00",
+                **NOT_CLAIMED,
+                "status_now": "open",
+                "dropped_reason": None,
             },
             {
                 "doc_number": "FA-2026-0077",
                 "open_amount_at_action": "12500.00",
                 "penalty_at_action": "44.16",
                 "open_amount_now": "12500.00",
+                "days_late_at_action": 1,
+                "interest_at_action": "4.16",
+                "indemnity_at_action": "40.00",
+                **NOT_CLAIMED,
+                "status_now": "open",
+                "dropped_reason": None,
             },
         ],
     }
@@ -520,3 +541,184 @@ def test_run_due_sends_through_smtp_when_configured(tmp_path, data_file, smtp_se
     assert "13 734,56 €" in text.replace("\u202f", " ").replace("\xa0", " ")
     assert "s3cret" not in first.stdout + first.stderr
     assert [p.suffix for p in out.iterdir()] == [".eml"]  # the record of the send
+
+
+def run(*args: str, **popen) -> subprocess.CompletedProcess:
+    """`python -m dunning ARGS` exactly as written (no --db added)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dunning", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        **popen,
+    )
+
+
+def _items_in(db: Path) -> int | None:
+    """How many items the workspace holds, None when it was never created."""
+    if not db.exists():
+        return None
+    done = run("--db", str(db), "search", "--as-of", "2026-02-15", "--json")
+    return json.loads(done.stdout)["count"]
+
+
+def test_db_before_or_after_the_command_the_later_wins(tmp_path, data_file):
+    ledger = str(data_file("echeancier_clients_cp1252.csv"))  # five open items
+    before, after, fallback = (
+        tmp_path / "before.duckdb",
+        tmp_path / "after.duckdb",
+        tmp_path / "workspace.duckdb",  # $DUNNING_DB of the test (conftest)
+    )
+
+    done = run("--db", str(before), "import", ledger, "--json")
+    assert done.returncode == 0, done.stderr
+    assert (_items_in(before), _items_in(fallback)) == (5, None)
+
+    # both given: the one after the command wins
+    done = run("--db", str(fallback), "import", ledger, "--db", str(after), "--json")
+    assert done.returncode == 0, done.stderr
+    assert (_items_in(after), _items_in(fallback)) == (5, None)
+
+    # search: the workspace named before the command is the one read
+    done = run("--db", str(before), "search", "--min-days-late", "30", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 1  # FA-2025-1198, 49 days late
+    done = run("search", "--db", str(before), "--json", "--min-days-late", "30")
+    assert json.loads(done.stdout)["count"] == 1
+    missing = tmp_path / "missing.duckdb"
+    done = run("--db", str(missing), "search", "--db", str(before), "--json")
+    assert done.returncode == 0, done.stderr
+    done = run("--db", str(before), "search", "--db", str(missing), "--json")
+    assert done.returncode != 0
+    assert "missing.duckdb" in done.stderr
+    assert not missing.exists()
+
+
+def test_json_before_the_command_is_kept(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    ledger = str(data_file("echeancier_clients_cp1252.csv"))
+    done = run("--json", "--db", str(db), "import", ledger)
+    assert json.loads(done.stdout)["rows_loaded"] == 5
+
+
+def _cut(args: list[str], read: int) -> tuple[int, str]:
+    """Run the command and close its stdout after `read` bytes, as `| head` does."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dunning", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    if read:
+        process.stdout.read(read)
+    process.stdout.close()
+    code = process.wait(timeout=120)
+    return code, process.stderr.read().decode()
+
+
+def test_output_cut_by_head_exits_quietly(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    assert run("demo", "--db", str(db)).returncode == 0
+    # 500 items of JSON (far more than a pipe holds): cut while still writing
+    code, stderr = _cut(["--db", str(db), "search", "--json"], read=100)
+    assert (code, stderr) == (0, "")
+    # one item: all of it is buffered, the cut shows at the last flush
+    code, stderr = _cut(["--db", str(db), "search", "--json", "--limit", "1"], read=0)
+    assert (code, stderr) == (0, "")
+
+
+def test_a_refused_strict_import_keeps_exit_1_when_cut(tmp_path):
+    ledger = tmp_path / "bad.csv"
+    ledger.write_text(
+        "Code client;N° pièce;Échéance;Montant\nC1;F1;2026-01-31;1x0\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "cli.duckdb"
+    code, stderr = _cut(
+        ["import", str(ledger), "--strict", "--json", "--db", str(db)], 0
+    )
+    assert code == 1
+    assert "nothing was imported" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_action_create_refuses_empty_text_and_warns_of_a_past_date(tmp_path, data_file):
+    db = tmp_path / "cli.duckdb"
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    empty, blank, body = (tmp_path / n for n in ("empty.txt", "blank.txt", "b.txt"))
+    empty.write_text("", encoding="utf-8")
+    blank.write_text("\n\n   \n", encoding="utf-8")
+    body.write_text(REMINDER, encoding="utf-8")
+    base = ("action", "create", "--customer", "C00012", "--items", "FA-2026-0041")
+    base += ("--type", "letter")
+
+    for text in (empty, blank):
+        done = dunning(*base, "--body-file", str(text), "--subject", "Relance", db=db)
+        assert done.returncode != 0 and "The body is empty" in done.stderr
+    done = dunning(*base, "--body-file", str(body), db=db)  # no --subject
+    assert done.returncode != 0
+    assert "The subject is empty: a letter needs one" in done.stderr
+    assert json.loads(dunning("action", "list", "--json", db=db).stdout) == {
+        "actions": []
+    }
+
+    done = dunning(
+        *base, "--body-file", str(body), "--subject", "Relance", "--date",
+        "2020-01-01", "--json", db=db,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"action_id": 1, "status": "planned"}
+    assert (
+        "warning: Planned for 01/01/2020, in the past: it is due at once."
+        in done.stderr
+    )
+
+
+def test_action_show_keeps_the_validated_totals_beside_the_claimed_ones(
+    tmp_path, data_file
+):
+    db, out = tmp_path / "cli.duckdb", tmp_path / "out"
+    body = tmp_path / "relance.txt"
+    body.write_text(REMINDER, encoding="utf-8")
+    dunning("import", str(data_file("echeancier_clients_cp1252.csv")), db=db)
+    create = ("action", "create", "--customer", "C00012", "--type", "letter")
+    create += ("--items", "FA-2026-0041,FA-2026-0077", "--body-file", str(body))
+    create += ("--subject", "Relance", "--date", "2026-02-20", "--mode", "auto")
+    assert dunning(*create, db=db).returncode == 0
+    # FA-2026-0041 is no longer listed on 2026-02-18: paid, dropped at the run.
+    partial = data_file("echeancier_C00012_partial.csv")
+    dunning("import", str(partial), "--as-of", "2026-02-18", db=db)
+    dunning("run-due", "--date", "2026-02-20", "--out", str(out), db=db)
+
+    show = ("action", "show", "1", "--as-of", "2026-02-20")
+    shown = json.loads(dunning(*show, "--json", db=db).stdout)
+    # At validation (2026-02-15): 1234.56 + 12500.00, penalties 46.16 + 44.16
+    assert shown["totals"]["EUR"]["amount_selected"] == "13734.56"
+    assert shown["totals"]["EUR"]["penalties"] == "90.32"
+    # Carried out on 2026-02-20 on FA-2026-0077 alone, 6 days late:
+    # 12500.00 x 0.1215 x 6 / 365 = 24.9658 -> 24.97; + 40.00 = 64.97
+    assert shown["totals_claimed"] == {
+        "EUR": {
+            "amount_selected": "12500.00",
+            "interest": "24.97",
+            "indemnity": "40.00",
+            "penalties": "64.97",
+            "amount_including_penalties": "12564.97",  # 12500.00 + 64.97
+        }
+    }
+    first, second = shown["items"]
+    assert (first["doc_number"], first["open_amount_claimed"]) == ("FA-2026-0041", None)
+    assert (first["open_amount_now"], first["status_now"]) == ("0.00", "closed")
+    assert (second["open_amount_claimed"], second["penalty_claimed"]) == (
+        "12500.00",
+        "64.97",
+    )
+    assert second["days_late_claimed"] == 6 and second["status_now"] == "open"
+
+    text = dunning(*show, db=db).stdout
+    assert "Totals at validation (EUR): 13,734.56" in text
+    assert "Claimed when carried out (EUR): 12,500.00" in text
+    listed = dunning("action", "list", db=db).stdout
+    assert "at validation 13,734.56 EUR; claimed when carried out 12,500.00 EUR" in (
+        listed
+    )

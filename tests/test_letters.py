@@ -161,3 +161,48 @@ def test_merge_puts_letters_one_after_the_other(c77):
     merged = letters.page_texts(letters.merge([one, two]))
     assert len(merged) == 2
     assert "MISE EN DEMEURE" in merged[1].upper()
+
+
+# The address window: no country line inside the company's own country.
+DUBOIS = {
+    "customer_number": "C00500",
+    "name": "Dubois SARL",
+    "address": "3 rue des Lilas",
+    "postal_code": "69003",
+    "city": "Lyon",
+    "language": "fr",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "company_country", "country", "last_line"),
+    [
+        ("fr", None, "FR", "69003 Lyon"),  # fr workspace: France is home
+        ("fr", None, "France", "69003 Lyon"),  # a name compares as its code
+        ("fr", None, "BE", "BE"),  # abroad: the country stays
+        ("fr", "BE", "FR", "FR"),  # the setting wins: from Belgium, France is abroad
+        ("fr", "Belgique", "BE", "69003 Lyon"),
+        ("en", None, "FR", "FR"),  # en workspace, no setting: country unknown
+        ("fr", None, None, "69003 Lyon"),  # no country at all
+    ],
+)
+def test_the_address_window_leaves_out_the_home_country(
+    con, language, company_country, country, last_line
+):
+    import re
+
+    store.set_setting(con, "defaults.language", language)
+    if company_country:
+        store.set_setting(con, "company.country", company_country)
+    page = letters.document(
+        head=letters.letterhead(con),
+        customer={**DUBOIS, "country": country},
+        kind="letter",
+        letter_date=dt.date(2026, 2, 16),
+        subject="Relance",
+        body_html="<p>Madame, Monsieur,</p>",
+    )
+    window = re.search(r'<div class="recipient">(.*?)</div>', page, re.S).group(1)
+    assert window.split("\n") == ["Dubois SARL", "3 rue des Lilas", "69003 Lyon"] + (
+        [] if last_line == "69003 Lyon" else [last_line]
+    )

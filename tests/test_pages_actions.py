@@ -7,6 +7,7 @@ action on both claims 1 234.56 + 12 500.00 = 13 734.56 EUR.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -273,3 +274,142 @@ def test_composer_without_email_offers_a_letter_and_statement_files(workspace):
     assert not at.exception
     assert at.selectbox(key=key + "type").value == "letter"
     assert not any("no contact with an email" in w.value for w in at.warning)
+
+
+# ---------------------------------------------------------------------------
+# An action after a partial settlement; the composer once an action exists
+
+
+def test_an_action_shows_validation_claimed_and_now_after_a_settlement(
+    workspace, monkeypatch, tmp_path
+):
+    action_id = plan(workspace, mode="auto", planned_for="2026-02-20")
+    con = store.connect(workspace)
+    partial = tmp_path / "echeancier_C00012_partial.csv"
+    shutil.copyfile(DATA / partial.name, partial)
+    options = importing.Options(as_of=dt.date(2026, 2, 18))
+    assert importing.import_file(con, partial, options).committed
+    assert actions.run_due(con, "2026-02-20", workspace.parent / "exports").carried_out
+    con.close()
+
+    monkeypatch.setenv("DUNNING_TODAY", "2026-02-20")  # the sidebar's as-of date
+    at = actions_page()
+    table = next(d.value for d in at.dataframe if "Claimed when carried out" in d.value)
+    # The list keeps the validated 1 234.56 + 12 500.00 beside the claimed 12 500.00
+    assert spaced(table["At validation"][0]) == "13 734,56 €"
+    assert spaced(table["Claimed when carried out"][0]) == "12 500,00 €"
+
+    at.selectbox(key="actions_open").select(action_id).run()
+    assert not at.exception
+    shown = texts(at)
+    # FA-2026-0077 6 days late on 2026-02-20: 12500 x 0.1215 x 6 / 365 = 24.97 + 40
+    assert "At validation (EUR):** 13 734,56 € + penalties 90,32 €" in shown
+    assert "Claimed when carried out (EUR):** 12 500,00 € + penalties 64,97 €" in shown
+    assert "Open now (20/02/2026):** 12 500,00 €" in shown
+    items = next(d.value for d in at.dataframe if "Open amount claimed" in d.value)
+    assert [spaced(v) for v in items["Open amount then"]] == [
+        "1 234,56 €",
+        "12 500,00 €",
+    ]
+    assert [spaced(v) for v in items["Open amount claimed"]] == ["", "12 500,00 €"]
+    assert [spaced(v) for v in items["Penalty claimed"]] == ["", "64,97 €"]
+    assert [spaced(v) for v in items["Open amount now"]] == ["0,00 €", "12 500,00 €"]
+    assert list(items["Status now"]) == ["Closed (no longer in the ledger)", "Open"]
+
+
+def write_letter(at: AppTest, key: str) -> None:
+    at.selectbox(key=key + "type").select("letter").run()
+    at.text_input(key=key + "subject").input("Relance #customer_name").run()
+    at.text_area(key=key + "body").input(BODY).run()
+
+
+def test_composer_clears_the_draft_once_carried_out_and_names_the_claim(workspace):
+    at = composer_app(workspace, "C00012", ["FA-2026-0041", "FA-2026-0077"])
+    key = "composer_C00012_"
+    write_letter(at, key)
+    button(at, key + "validate").click().run()
+    # The draft just validated: no second Validate, no warning about itself.
+    assert button(at, key + "validate").disabled
+    assert not any("claimed by action" in w.value for w in at.warning)
+
+    button(at, key + "carry_out").click().run()
+    [success] = [s.value for s in at.success]
+    assert "Action #1 carried out: action-1-C00012-letter.pdf." in success
+    assert "The draft is cleared" in success
+    assert at.text_area(key=key + "body").value == ""
+    assert at.text_input(key=key + "subject").value == ""
+    assert button(at, key + "validate").disabled  # an empty body blocks
+    assert not [b for b in at.button if b.key == key + "carry_out"]
+
+    # Writing the same reminder again is possible, with the earlier one named.
+    at.text_input(key=key + "subject").input("Relance #customer_name").run()
+    at.text_area(key=key + "body").input(BODY).run()
+    assert any(
+        "FA-2026-0041, FA-2026-0077 were claimed by action #1 (letter, done "
+        "15/02/2026)" in w.value
+        for w in at.warning
+    )
+    con = store.connect(workspace, create=False)
+    assert len(actions.listing(con)) == 1
+    con.close()
+
+
+def test_composer_refuses_an_empty_subject_and_warns_of_a_past_date(workspace):
+    at = composer_app(workspace, "C00012", ["FA-2026-0041"])
+    key = "composer_C00012_"
+    at.selectbox(key=key + "type").select("letter").run()
+    at.text_area(key=key + "body").input(BODY).run()
+    assert any("The subject is empty: a letter needs one" in e.value for e in at.error)
+    assert button(at, key + "validate").disabled
+    at.text_input(key=key + "subject").input("Relance").run()
+    at.date_input(key=key + "planned").set_value(dt.date(2020, 1, 1)).run()
+    assert not at.error
+    assert any(
+        "Planned for 01/01/2020, in the past: it is due at once." in w.value
+        for w in at.warning
+    )
+    assert not button(at, key + "validate").disabled
+
+
+def test_a_letter_template_chosen_for_an_email_makes_it_a_letter(workspace):
+    at = composer_app(workspace, "C00012", ["FA-2026-0041"])
+    key = "composer_C00012_"
+    assert at.selectbox(key=key + "type").value == "email"
+    at.radio(key=key + "source").set_value("template").run()
+    at.selectbox(key=key + "template").select("mise-en-demeure-fr").run()
+    button(at, key + "use").click().run()
+    assert not at.exception
+    assert at.selectbox(key=key + "type").value == "letter"
+    assert any(
+        "mise-en-demeure-fr is written for letters: the action type is now Letter"
+        in i.value
+        for i in at.info
+    )
+    # Chosen back as an email, the composer warns before validating.
+    at.selectbox(key=key + "type").select("email").run()
+    assert any("written for the letter channel" in w.value for w in at.warning)
+
+
+def test_composer_offers_dispute_resolved_after_carrying_out(workspace):
+    from dunning import qualification
+
+    con = store.connect(workspace)
+    disputed = penalties.item_ids(con, "C00012", ["FA-2026-0041"])
+    qualification.qualify(con, disputed, "disputed", "2026-02-10", "Wrong price")
+    con.close()
+    at = composer_app(workspace, "C00012", ["FA-2026-0041", "FA-2026-0077"])
+    key = "composer_C00012_"
+    write_letter(at, key)
+    button(at, key + "validate").click().run()
+    button(at, key + "carry_out").click().run()
+    assert any("1 item(s) of action #1 are disputed" in i.value for i in at.info)
+    button(at, key + "dispute_resolved").click().run()
+    assert not at.exception
+    assert any("1 item(s) marked dispute resolved." in s.value for s in at.success)
+    con = store.connect(workspace, create=False)
+    status = con.execute(
+        "SELECT status FROM items WHERE item_id = ?", disputed
+    ).fetchone()[0]
+    con.close()
+    assert status == "dispute_resolved"
+    assert not [b for b in at.button if b.key == key + "dispute_resolved"]
