@@ -17,7 +17,8 @@ before producing it, so a second run never produces anything twice.
 
 `Renderer` is the fast path (DESIGN 16): the template compiled once, every
 customer's values loaded with a few bulk queries, then each customer rendered
-without touching the database.
+without touching the database, by the same `hashtags.compute_from` and
+`rendering.render_compiled` that `rendering.preview` runs for one customer.
 """
 
 from __future__ import annotations
@@ -29,22 +30,19 @@ import io
 import logging
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
-import jinja2
-import jinja2.meta
 
 from dunning import (
     actions,
     clock,
     customers,
     exporting,
-    formatting,
     hashtags,
     ledger,
     letters,
@@ -54,6 +52,7 @@ from dunning import (
     rendering,
     search,
     sending,
+    settings,
     store,
     templates,
 )
@@ -776,64 +775,15 @@ def _cell(value: Any) -> Any:
 # The fast path: every customer rendered without a query per customer
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """A campaign's subject and body compiled once by Jinja (text and HTML)."""
-
-    subject: jinja2.Template
-    text: jinja2.Template
-    html: jinja2.Template
-    used: tuple[str, ...]  # the hashtags the template uses, as written
-    reads: frozenset[str]  # every variable the compiled template reads
-
-    @classmethod
-    def of(cls, subject: str, body: str) -> Compiled:
-        """Compile a template that `rendering.check` accepts (else TemplateRefused)."""
-        rendering.check(subject, body)
-        sources = (hashtags.to_jinja(subject), hashtags.to_jinja(body))
-        try:
-            reads = set()
-            for source in sources:
-                tree = rendering.TEXT_ENV.parse(source)
-                reads |= jinja2.meta.find_undeclared_variables(tree)
-            return cls(
-                subject=rendering.TEXT_ENV.from_string(sources[0]),
-                text=rendering.TEXT_ENV.from_string(sources[1]),
-                html=rendering.HTML_ENV.from_string(
-                    rendering._escaped_data(sources[1])
-                ),
-                used=hashtags.used(f"{subject}\n{body}"),
-                reads=frozenset(reads),
-            )
-        except jinja2.TemplateSyntaxError as error:
-            raise rendering.TemplateRefused(str(error)) from error
-
-    def reads_account(self) -> bool:
-        """Whether rendering needs every open item of the account, not only the
-        selection: account-wide hashtags, their rows, or the penalty rate."""
-        rows = {v for v, name in hashtags.ROWS.items() if name != "items_list_selected"}
-        return (
-            self.reads_any(hashtags.ACCOUNT)
-            or "penalty_rate" in self.reads
-            or bool(rows & self.reads)
-        )
-
-    def reads_any(self, group: str) -> bool:
-        """Whether the template reads a hashtag of this palette group."""
-        return any(
-            hashtags.CATALOGUE[name].group == group
-            for name in self.reads
-            if name in hashtags.CATALOGUE
-        )
-
-
 class Renderer:
     """The chased customers of a draft, rendered from values loaded in bulk.
 
     Loading runs a fixed number of queries whatever the number of customers: the
-    customers' records, their contacts, the company settings and, when the
-    template reads account-wide hashtags, every open item of their accounts
-    (`penalties.assess_many`). Rendering a customer afterwards runs none.
+    customers' records, their contacts, the company settings, the letterhead and,
+    when the template reads account-wide values, every open item of their
+    accounts (`penalties.assess_many`). Rendering a customer afterwards runs none:
+    `hashtags.compute_from` and `rendering.render_compiled`, the very steps of
+    `rendering.preview` without its queries, on the template compiled once.
     """
 
     def __init__(
@@ -844,51 +794,41 @@ class Renderer:
     ):
         self.draft = draft
         self.action_date = action_date or draft.as_of
-        self.compiled = Compiled.of(draft.subject, draft.body)
+        self.compiled = rendering.compile(draft.subject, draft.body)
         self.groups = {g.customer_number: g for g in draft.chased}
         self.records = customer_records(con, self.groups)
         self.contacts = _contacts(con, self.groups)
         self.accounts = (
             _accounts(con, self.groups, draft.as_of)
-            if self.compiled.reads_account()
+            if reads_account(self.compiled.reads)
             else {}
         )
-        self.company: dict[str, Any] = {}
-        self.company_warned: dict[str, list[str]] = {}
-        hashtags._company_values(con, "fr", self.company, self.company_warned)
+        self.company = settings.company(con)
         self.letterhead = letters.letterhead(con)
-        self.dates: dict[str, dict[str, str]] = {}
 
     def preview(self, customer_number: str) -> rendering.Preview:
-        """The customer's subject, text and HTML body, as rendering.preview gives."""
+        """The customer's rendering, as `preview` gives it for the draft."""
         computed = self.computed(customer_number)
-        text_context = rendering._context(computed, html=False)
-        tables: dict[str, str] = {}
-        html_context = rendering._context(computed, html=True, tables=tables)
-        subject = _generated(self.compiled.subject, text_context)
-        text = _generated(self.compiled.text, text_context)
-        body_html = _generated(self.compiled.html, html_context)
-        html = rendering.paragraphs(body_html, tables)
-        warnings = list(computed.warnings_for(self.compiled.used))
-        return rendering.Preview(
-            subject=" ".join(subject.split()),
-            text=text,
-            html=html,
-            warnings=tuple(dict.fromkeys(warnings)),
-            blocking=(),
-            assessment=computed.assessment,
-            values=computed.values,
-        )
+        return rendering.render_compiled(self.compiled, computed)
 
-    def _dates(self, language: str) -> dict[str, str]:
-        """The as-of date, today and the action date, written once per language."""
-        if language not in self.dates:
-            self.dates[language] = {
-                "as_of_date": formatting.date(self.draft.as_of, language),
-                "today": formatting.date(clock.today(), language),
-                "action_date": formatting.date(self.action_date, language),
-            }
-        return self.dates[language]
+    def computed(self, customer_number: str) -> hashtags.Computed:
+        """The values one customer's reminder reads, from the bulk loads.
+
+        Only what the template reads is computed (the account-wide statements of
+        a template that prints none, say): formatting them is most of the cost.
+        """
+        contacts = self.contacts.get(customer_number, [])
+        contact = hashtags.recipient(customer_number, _addressee(contacts), contacts)
+        return hashtags.compute_from(
+            self.records[customer_number],
+            self.groups[customer_number].assessment,
+            self.accounts.get(customer_number),
+            contact,
+            self.company,
+            self.draft.as_of,
+            self.action_date,
+            names=self.compiled.reads,
+        )
 
     def letter(self, customer_number: str, rendered: rendering.Preview) -> str:
         """The letter document (HTML for the PDF) of a rendered customer."""
@@ -904,73 +844,21 @@ class Renderer:
             assessment=rendered.assessment,
         )
 
-    def computed(self, customer_number: str) -> hashtags.Computed:
-        """The hashtag values one customer's reminder reads, from the bulk loads.
 
-        The steps of hashtags.compute, whose helpers do the work, with the queries
-        replaced by the bulk loads. A group of hashtags the template does not read
-        (the account-wide statements, say) is not computed: formatting them is
-        most of the cost, and its names hold "" in `values`.
-        """
-        record = self.records[customer_number]
-        language = (record.get("language") or "fr").lower()
-        selected = self.groups[customer_number].assessment
-        account = self.accounts.get(customer_number) or selected
-        contact = _addressee(self.contacts.get(customer_number, [])) or {}
-        found: dict[str, Any] = dict.fromkeys(hashtags.NAMES, "")
-        found.update(self.company)
-        warned = {name: list(v) for name, v in self.company_warned.items()}
-
-        # The selection, the whole account, who and when.
-        if self.compiled.reads_any(hashtags.SELECTION):
-            hashtags._selection_values(selected, language, found, warned)
-        if self.compiled.reads_any(hashtags.ACCOUNT):
-            hashtags._account_values(account, language, found, warned)
-        hashtags._customer_values(None, record, contact, language, found, warned)
-        if "penalty_rate" in self.compiled.reads:
-            found["penalty_rate"] = hashtags._penalty_rate(
-                record, selected, account, self.draft.as_of, language
-            )
-        found.update(self._dates(language))
-        rows = {
-            variable: hashtags._rows(
-                hashtags._list_items(name, selected, account), language
-            )
-            if variable in self.compiled.reads
-            else []
-            for variable, name in hashtags.ROWS.items()
-        }
-        return hashtags.Computed(
-            values=found,
-            warnings_by_name={k: tuple(dict.fromkeys(v)) for k, v in warned.items()},
-            warnings=tuple(dict.fromkeys(selected.warnings)),
-            rows=rows,
-            assessment=selected,
-            language=language,
+def reads_account(names: Collection[str]) -> bool:
+    """Whether a template reading these names needs every open item of the
+    account, not only the selection: account-wide hashtags, their rows, or the
+    penalty rate (which falls back on the account's periods)."""
+    rows = {v for v, name in hashtags.ROWS.items() if name != "items_list_selected"}
+    return (
+        "penalty_rate" in names
+        or any(name in rows for name in names)
+        or any(
+            hashtags.CATALOGUE[name].group == hashtags.ACCOUNT
+            for name in names
+            if name in hashtags.CATALOGUE
         )
-
-
-def _generated(template: jinja2.Template, context: Mapping[str, Any]) -> str:
-    """A compiled template rendered under rendering's time and size limits."""
-    chunks, size = [], 0
-    try:
-        with rendering._time_limit(rendering.TIME_LIMIT_SECONDS):
-            for chunk in template.generate(dict(context)):
-                size += len(chunk)
-                if size > rendering.MAX_OUTPUT_CHARS:
-                    raise rendering.TemplateRefused(
-                        f"The rendered text would exceed "
-                        f"{rendering.MAX_OUTPUT_CHARS:,} characters: shorten the "
-                        "template or its loops."
-                    )
-                chunks.append(chunk)
-    except rendering.TemplateRefused:
-        raise
-    except Exception as error:
-        raise rendering.TemplateRefused(
-            f"The template failed while rendering: {type(error).__name__}."
-        ) from error
-    return "".join(chunks)
+    )
 
 
 def _contacts(con, numbers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:

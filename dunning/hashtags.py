@@ -21,7 +21,9 @@ reported, with the nearest known names, and blocks validation.
 
 Values are computed for a customer, a selection of items and an as-of date: the
 selection hashtags from `penalties.assess` on the selected items, the account-wide
-ones from `penalties.assess` on every open item of the customer. Amounts and dates are
+ones from `penalties.assess` on every open item of the customer. `compute` runs the
+queries and hands what they load to `compute_from`, which a campaign calls with
+values loaded in bulk for many customers. Amounts and dates are
 written in the customer's language through `dunning.formatting` (Babel), with plain
 spaces where Babel puts no-break ones, so that a letter reads `1 071,55 €` in every
 mail client and terminal, as the acceptance cases print it. Amounts are totals per
@@ -36,10 +38,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 from babel import numbers as babel_numbers
@@ -414,36 +416,86 @@ def compute(
 ) -> Computed:
     """Every hashtag's value with the warnings kept per hashtag."""
     record = customers.get(con, customer_number)
-    language = (record.get("language") or "fr").lower()
     selected = penalties.assess(
         con, customer_number, as_of, list(item_ids), include_disputed
     )
     account = penalties.assess(con, customer_number, as_of, None, include_disputed)
-    found: dict[str, Any] = {}
+    given = isinstance(contact, Mapping) or bool(contact)
+    contacts = () if given else customers.contacts(con, customer_number)
+    chosen = recipient(customer_number, contact, contacts)
+    return compute_from(
+        record, selected, account, chosen, settings.company(con), as_of, action_date
+    )
+
+
+class Recipient(NamedTuple):
+    """Who #contact_name names, and a note when it is a fallback or nobody."""
+
+    name: str
+    note: str | None = None
+
+
+def compute_from(
+    record: Mapping[str, Any],
+    selected: penalties.Assessment,
+    account: penalties.Assessment | None,
+    contact: Recipient,
+    company: settings.Company,
+    as_of: dt.date,
+    action_date: dt.date | None = None,
+    names: Collection[str] | None = None,
+) -> Computed:
+    """Every hashtag's value from what is already loaded, without a query.
+
+    `compute` runs its queries and calls this; a campaign loads every customer's
+    record, assessments and contact in bulk and calls it once per customer. The
+    selection's and the account's assessments come from `penalties` (`account`
+    None: the selection stands for the account). `names`, the variables a template
+    reads, leaves out what it does not read: a palette group none of whose hashtags
+    is read holds "" and a row variable not read holds [], since writing the
+    statements is most of the cost of a reminder. None computes everything.
+    """
+    language = (record.get("language") or "fr").lower()
+    account = selected if account is None else account
+    wanted = set(NAMES) | set(ROWS) if names is None else set(names)
+    found: dict[str, Any] = dict.fromkeys(NAMES, "")
     warned: dict[str, list[str]] = {}
 
-    # The selection, then the whole account, then who and when.
-    _selection_values(selected, language, found, warned)
-    _account_values(account, language, found, warned)
-    _customer_values(con, record, contact, language, found, warned)
-    found["penalty_rate"] = _penalty_rate(record, selected, account, as_of, language)
+    # The selection, then the whole account, then who and when, then the company.
+    if _reads_group(wanted, SELECTION):
+        _selection_values(selected, language, found, warned)
+    if _reads_group(wanted, ACCOUNT):
+        _account_values(account, language, found, warned)
+    _customer_values(record, contact, found, warned)
+    if "penalty_rate" in wanted:
+        found["penalty_rate"] = _penalty_rate(
+            record, selected, account, as_of, language
+        )
     found["as_of_date"] = formatting.date(as_of, language)
     found["today"] = formatting.date(clock.today(), language)
     found["action_date"] = formatting.date(action_date or as_of, language)
-    _company_values(con, language, found, warned)
+    _company_values(company, found, warned)
 
+    # The rows a template loops over.
     rows = {
         variable: _rows(_list_items(name, selected, account), language)
+        if variable in wanted
+        else []
         for variable, name in ROWS.items()
     }
     return Computed(
-        values={name: found[name] for name in NAMES},
+        values=found,
         warnings_by_name={k: tuple(dict.fromkeys(v)) for k, v in warned.items()},
         warnings=tuple(dict.fromkeys(selected.warnings)),
         rows=rows,
         assessment=selected,
         language=language,
     )
+
+
+def _reads_group(names: Collection[str], group: str) -> bool:
+    """Whether any of these names is a hashtag of this palette group."""
+    return any(n in CATALOGUE and CATALOGUE[n].group == group for n in names)
 
 
 def _selection_values(
@@ -498,7 +550,7 @@ def _account_values(
 
 
 def _customer_values(
-    con, record: dict, contact: Any, language: str, found: dict, warned: dict
+    record: Mapping[str, Any], contact: Recipient, found: dict, warned: dict
 ) -> None:
     """Who the customer is and who receives the reminder."""
     found["customer_name"] = record.get("name") or ""
@@ -509,15 +561,13 @@ def _customer_values(
             f"Customer {record['customer_number']} has no postal address: "
             "#customer_address prints nothing."
         ]
-    name, note = _contact_name(con, record["customer_number"], contact)
-    found["contact_name"] = name
-    if note:
-        warned["contact_name"] = [note]
+    found["contact_name"] = contact.name
+    if contact.note:
+        warned["contact_name"] = [contact.note]
 
 
-def _company_values(con, language: str, found: dict, warned: dict) -> None:
+def _company_values(company: settings.Company, found: dict, warned: dict) -> None:
     """The company and sender details from the workspace settings."""
-    company = settings.company(con)
     found["company_name"] = company.name
     found["company_address"] = _address_block(company.address)
     found["company_iban"] = company.iban
@@ -867,13 +917,19 @@ def _logo_block(uri: str, name: str) -> Block:
     return Block("", f'<img src="{uri}" alt="{alt}" style="max-height:64px">')
 
 
-def _contact_name(con, number: str, contact: Any) -> tuple[str, str | None]:
-    """The recipient's name, and a note when it is a fallback or missing (DESIGN 4)."""
+def recipient(
+    number: str,
+    contact: str | Mapping[str, Any] | None,
+    contacts: Sequence[Mapping[str, Any]],
+) -> Recipient:
+    """Who #contact_name names: the given contact (a name or a contact record),
+    else one of the customer's contacts by role, with a note when it is a fallback
+    or nobody (DESIGN 4)."""
     if isinstance(contact, Mapping):
-        return str(contact.get("name") or ""), None
+        return Recipient(str(contact.get("name") or ""))
     if contact:
-        return str(contact), None
-    found = customers.contacts(con, number)
+        return Recipient(str(contact))
+    found = list(contacts)
     for role in ("dunning", "billing"):
         named = [c for c in found if c["role"] == role and c["name"]]
         if named:
@@ -883,13 +939,16 @@ def _contact_name(con, number: str, contact: Any) -> tuple[str, str | None]:
                     f"Customer {number} has no dunning contact: #contact_name is the "
                     f"billing contact {named[0]['name']}."
                 )
-            return named[0]["name"], note
+            return Recipient(named[0]["name"], note)
     others = [c for c in found if c["name"] and c["email"]] or [
         c for c in found if c["name"]
     ]
     if others:
-        return others[0]["name"], (
+        return Recipient(
+            others[0]["name"],
             f"Customer {number} has no dunning or billing contact: #contact_name is "
-            f"{others[0]['name']}."
+            f"{others[0]['name']}.",
         )
-    return "", f"Customer {number} has no named contact: #contact_name prints nothing."
+    return Recipient(
+        "", f"Customer {number} has no named contact: #contact_name prints nothing."
+    )

@@ -26,11 +26,16 @@ template and on the output, and a wall-clock limit enforced by a trace function 
 the template's own frames. When a template is refused, the preview still shows it
 with only its hashtags replaced (every other character verbatim) and lists the
 problem as blocking.
+
+`compile` checks and compiles a template once and `render_compiled` renders it
+with one customer's values; `preview` is the two for one customer, a campaign
+compiles once and renders every customer, so both meet the same checks and limits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -44,6 +49,7 @@ from typing import Any
 
 import duckdb
 import jinja2
+import jinja2.meta
 from babel import numbers as babel_numbers
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -397,6 +403,18 @@ def render(source: str, context: Mapping[str, Any], html: bool = False) -> str:
     env = HTML_ENV if html else TEXT_ENV
     try:
         template = env.from_string(source)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateRefused(_syntax_message(error, "template")) from error
+    return _generate(template, context)
+
+
+def _generate(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """Run a compiled template in the sandbox under the size and time limits.
+
+    Raises TemplateRefused for a sandbox refusal, a size or time limit, or any
+    failure of the template's own expressions.
+    """
+    try:
         chunks, size = [], 0
         with _time_limit(TIME_LIMIT_SECONDS):
             for chunk in template.generate(dict(context)):
@@ -415,8 +433,6 @@ def render(source: str, context: Mapping[str, Any], html: bool = False) -> str:
             f"The template took more than {TIME_LIMIT_SECONDS} s to render "
             "(rendering.TIME_LIMIT_SECONDS): a loop is too large."
         ) from error
-    except jinja2.TemplateSyntaxError as error:
-        raise TemplateRefused(_syntax_message(error, "template")) from error
     except (SecurityError, jinja2.UndefinedError) as error:
         raise TemplateRefused(
             f"The template uses something it may not: {error}."
@@ -428,6 +444,107 @@ def render(source: str, context: Mapping[str, Any], html: bool = False) -> str:
             f"The template failed while rendering: {type(error).__name__}: {error}."
         ) from error
     return "".join(chunks)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A subject or a body checked and compiled once: its Jinja templates, or the
+    problems that refuse it (it then renders with only its hashtags replaced)."""
+
+    where: str  # "subject" or "body"
+    source: str
+    problems: tuple[str, ...]
+    text: jinja2.Template | None = None  # None when refused
+    html: jinja2.Template | None = None  # the body's HTML output only
+    reads: frozenset[str] = frozenset()  # the variables its Jinja code reads
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A template's subject and body compiled once, for one customer or many."""
+
+    subject: Part
+    body: Part
+    used: tuple[str, ...]  # the hashtags it uses, in order of first use
+    in_subject: tuple[str, ...]  # those the subject uses
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.subject.problems + self.body.problems
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """Every value rendering reads: the variables of the Jinja code, and the
+        hashtags a refused part prints."""
+        return self.subject.reads | self.body.reads | frozenset(self.used)
+
+
+def compile(subject: str | None, body: str | None) -> Compiled:
+    """Check and compile a template once; a refused part keeps its problems.
+
+    `preview` compiles the template it is given for one customer; a campaign
+    compiles its template once and renders it for every customer with
+    `render_compiled`, so both go through the same checks, sandbox and limits.
+    """
+    subject, body = subject or "", body or ""
+    return Compiled(
+        subject=_compiled_part(subject, "subject"),
+        body=_compiled_part(body, "body"),
+        used=hashtags.used(f"{subject}\n{body}"),
+        in_subject=hashtags.used(subject),
+    )
+
+
+def _compiled_part(source: str, where: str) -> Part:
+    """One part checked (`problems`), then compiled by Jinja: the text, and for
+    the body the HTML from its escaped literal text."""
+    found = problems(source, where)
+    if found:
+        return Part(where, source, tuple(found))
+    translated = hashtags.to_jinja(source)
+    try:
+        tree = TEXT_ENV.parse(translated)
+        reads = frozenset(jinja2.meta.find_undeclared_variables(tree))
+        text = TEXT_ENV.from_string(tree)
+        html = None
+        if where == "body":
+            html = HTML_ENV.from_string(_escaped_data(translated))
+    except jinja2.TemplateSyntaxError as error:
+        problem = f"The {where} cannot be rendered: {_syntax_message(error, where)}"
+        return Part(where, source, (problem,))
+    return Part(where, source, (), text, html, reads)
+
+
+def render_compiled(compiled: Compiled, computed: hashtags.Computed) -> Preview:
+    """A compiled template rendered with one customer's values, and its problems.
+
+    Blocking: the template's own, then what the reminder claims; `preview` puts
+    the selection's before them.
+    """
+    # The subject on one line, then the body's two outputs.
+    context = _context(computed, html=False)
+    subject, _, subject_problems = _rendered_part(compiled.subject, computed, context)
+    text, html, body_problems = _rendered_part(compiled.body, computed, context)
+    claim_blocking, claim_warnings = _claim_problems(compiled.body.source, computed)
+
+    # The warnings of the figures and of the hashtags used, then the claim's.
+    warnings = [*computed.warnings_for(compiled.used), *claim_warnings]
+    warnings += [
+        f"#{name} is a statement: it belongs in the body; the subject shows it on "
+        "one line."
+        for name in compiled.in_subject
+        if name in hashtags.LISTS
+    ]
+    blocking = subject_problems + body_problems + claim_blocking
+    return Preview(
+        subject=" ".join(subject.split()),
+        text=text,
+        html=html,
+        warnings=tuple(dict.fromkeys(warnings)),
+        blocking=tuple(dict.fromkeys(blocking)),
+        assessment=computed.assessment,
+        values=computed.values,
+    )
 
 
 def preview(
@@ -455,51 +572,67 @@ def preview(
             "to claim."
         )
 
-    # The subject on one line, then the body's two outputs.
-    subject_text, _, subject_problems = _render_part(subject or "", computed, "subject")
-    text, html, body_problems = _render_part(body or "", computed, "body")
-    blocking += subject_problems + body_problems
-    warnings = list(computed.warnings_for(hashtags.used(f"{subject}\n{body}")))
-    for name in hashtags.used(subject or ""):
-        if name in hashtags.LISTS:
-            warnings.append(
-                f"#{name} is a statement: it belongs in the body; the subject "
-                "shows it on one line."
-            )
-    return Preview(
-        subject=" ".join(subject_text.split()),
-        text=text,
-        html=html,
-        warnings=tuple(dict.fromkeys(warnings)),
-        blocking=tuple(dict.fromkeys(blocking)),
-        assessment=computed.assessment,
-        values=computed.values,
-    )
+    # The template as a campaign renders it, the selection's problems first.
+    rendered = render_compiled(compile(subject, body), computed)
+    blocking += rendered.blocking
+    return dataclasses.replace(rendered, blocking=tuple(dict.fromkeys(blocking)))
 
 
-def _render_part(
-    source: str, computed: hashtags.Computed, where: str
+def _claim_problems(
+    body: str | None, computed: hashtags.Computed
+) -> tuple[list[str], list[str]]:
+    """(blocking, warnings) about what the reminder claims: an empty body blocks;
+    so does a selection owing nothing (no currency whose amount selected is
+    positive: a reminder would ask to pay a credit); a currency at zero or below
+    beside an owed one is a warning."""
+    blocking, warnings = [], []
+    if not (body or "").strip():
+        blocking.append(
+            "The body is empty: write the text of the reminder (blank lines alone "
+            "do not count)."
+        )
+    totals = {c: t.amount_selected for c, t in computed.assessment.totals.items()}
+    written = {
+        currency: formatting.money(amount, currency, computed.language)
+        for currency, amount in totals.items()
+    }
+    not_owed = [currency for currency, amount in totals.items() if amount <= 0]
+    if totals and len(not_owed) == len(totals):
+        blocking.append(
+            f"Nothing is owed on the selected items: they come to "
+            f"{' and '.join(written[c] for c in not_owed)} (credits or payments). "
+            "Select at least one item still owed; a credit alone is not claimed."
+        )
+    elif not_owed:
+        warnings += [
+            f"The selected items in {currency} come to {written[currency]}: nothing "
+            f"is owed in {currency}, yet the reminder shows that amount."
+            for currency in not_owed
+        ]
+    return blocking, warnings
+
+
+def _rendered_part(
+    part: Part, computed: hashtags.Computed, context: Mapping[str, Any]
 ) -> tuple[str, str, list[str]]:
     """(text, html, problems) of a subject or body; a refused one falls back to
     its hashtags replaced and every other character kept."""
-    found = problems(source, where)
+    found = list(part.problems)
     tables: dict[str, str] = {}
-    if not found:
-        translated = hashtags.to_jinja(source)
+    if part.text is not None:
         try:
-            text = render(translated, _context(computed, html=False))
+            text = _generate(part.text, context)
             html = ""
-            if where == "body":
-                context = _context(computed, html=True, tables=tables)
-                rendered = render(_escaped_data(translated), context, html=True)
-                html = paragraphs(rendered, tables)
+            if part.html is not None:
+                html_context = _context(computed, html=True, tables=tables)
+                html = paragraphs(_generate(part.html, html_context), tables)
             return text, html, []
         except TemplateRefused as error:
             log.info("template refused while rendering: %s", type(error).__name__)
-            found.append(f"The {where} cannot be rendered: {error}")
-    text = hashtags.replace(source, computed.values)
+            found.append(f"The {part.where} cannot be rendered: {error}")
+    text = hashtags.replace(part.source, computed.values)
     html = paragraphs(
-        hashtags.replace(source, _html_values(computed.values, tables), html=True),
+        hashtags.replace(part.source, _html_values(computed.values, tables), html=True),
         tables,
     )
     return text, html, found

@@ -30,11 +30,13 @@ on 1 January 2026, so 12.15 % for every late day here; interest = open amount x
 
 from __future__ import annotations
 
+import ast
 import csv
 import datetime as dt
 import io
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -250,10 +252,46 @@ def test_the_fast_path_renders_what_the_preview_renders(ledger, template):
             slow.html,
         )
         assert fast.assessment.totals == slow.assessment.totals
+        assert (fast.warnings, fast.blocking) == (slow.warnings, slow.blocking)
     alpha = renderer.preview("C00101")
     assert "Alpha Bureautique" in renderer.letter("C00101", alpha)
     # Only the account-wide template states FA-101-3, which is not due.
     assert ("FA-101-3" in alpha.text) == (template == (SUBJECT, ACCOUNT_BODY))
+
+
+def test_the_fast_path_gives_the_preview_warnings(ledger):
+    renderer = campaigns.Renderer(ledger, make(ledger))
+    assert (
+        "Customer C00104 has no named contact: #contact_name prints nothing."
+        in renderer.preview("C00104").warnings
+    )
+    assert any(
+        "#items_amount_selected covers several currencies (EUR, USD)" in warning
+        for warning in renderer.preview("C00102").warnings
+    )
+
+
+def test_campaigns_reaches_no_private_name_of_another_module():
+    """The fast path shares hashtags.compute_from and rendering.render_compiled
+    with the per-customer path instead of calling other modules' insides."""
+    tree = ast.parse(Path(campaigns.__file__).read_text(encoding="utf-8"))
+    modules, reached = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "dunning"
+        ):
+            modules |= {alias.asname or alias.name for alias in node.names}
+            reached += [a.name for a in node.names if a.name.startswith("_")]
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+        ):
+            reached.append(f"{node.value.id}.{node.attr}")
+    assert "hashtags" in modules and "rendering" in modules
+    assert reached == []
 
 
 def test_the_fast_path_runs_no_query_per_customer(ledger):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import babel
 import pytest
 
 from dunning import formatting
@@ -56,3 +57,24 @@ def test_every_english_month_has_three_letters():
 def test_totals_stay_per_currency():
     text = formatting.totals({"EUR": Decimal("10"), "USD": Decimal("5")}, "en")
     assert text == "€10.00 + US$5.00"
+
+
+def test_each_locale_is_parsed_once(monkeypatch):
+    """Babel parses a locale given by name on every call; ours are parsed once."""
+    for language in ("fr", "en"):
+        formatting.money(Decimal("1"), "EUR", language)
+        formatting.date(dt.date(2025, 8, 14), language)
+    parsed = []
+    original = babel.Locale.parse
+
+    def counted(identifier, *args, **kwargs):
+        if isinstance(identifier, str):
+            parsed.append(identifier)
+        return original(identifier, *args, **kwargs)
+
+    monkeypatch.setattr(babel.Locale, "parse", counted)
+    for language in ("fr", "en", "EN", None):
+        formatting.money(Decimal("1071.55"), "EUR", language)
+        formatting.date(dt.date(2025, 8, 14), language)
+    assert parsed == []
+    assert formatting.locale_of("EN") is formatting.locale_of("en")

@@ -22,7 +22,7 @@ import datetime as dt
 
 import pytest
 
-from dunning import customers, hashtags, importing, store
+from dunning import customers, hashtags, importing, penalties, settings, store
 
 AS_OF = dt.date(2025, 8, 14)
 LEDGER = """\
@@ -282,6 +282,96 @@ def test_nothing_selected(ledger):
     assert values["items_count_selected"] == 0
     assert values["items_list_selected"].text == "Aucune pièce."
     assert values["account_balance"] == "1 600,00 €"
+
+
+# ---------------------------------------------------------------------------
+# Values from loaded data (a campaign loads them in bulk)
+
+
+def loaded(con, customer: str, docs: list[str]) -> dict:
+    """compute_from's arguments, loaded as compute loads them."""
+    return {
+        "record": customers.get(con, customer),
+        "selected": penalties.assess(con, customer, AS_OF, ids(con, *docs)),
+        "account": penalties.assess(con, customer, AS_OF),
+        "contact": hashtags.recipient(
+            customer, None, customers.contacts(con, customer)
+        ),
+        "company": settings.company(con),
+        "as_of": AS_OF,
+    }
+
+
+@pytest.mark.parametrize(
+    ("customer", "docs"),
+    [("C1", ["FA-1", "AV-1"]), ("C2", ["INV-1", "INV-2"])],
+    ids=["C1-french", "C2-english-two-currencies-billing-contact"],
+)
+def test_compute_is_compute_from_after_its_queries(ledger, customer, docs):
+    expected = hashtags.compute(ledger, customer, ids(ledger, *docs), AS_OF)
+    arguments = loaded(ledger, customer, docs)
+    ledger.close()  # compute_from runs no query
+    assert hashtags.compute_from(**arguments) == expected
+
+
+def test_compute_from_leaves_out_what_the_template_does_not_read(ledger):
+    names = {"customer_name", "items_amount_selected", "items_selected"}
+    computed = hashtags.compute_from(
+        **loaded(ledger, "C1", ["FA-1", "AV-1"]), names=names
+    )
+    # 1 000,00 - 100,00 = 900,00 €; the account-wide group is not read
+    assert computed.values["items_amount_selected"] == "900,00 €"
+    assert computed.values["customer_name"] == "Atelier Dupont"
+    assert computed.values["account_balance"] == ""
+    assert computed.values["items_list"] == ""
+    assert computed.values["penalty_rate"] == ""
+    # by due date: FA-1 on 15/05, AV-1 on 01/06
+    assert [row["doc_number"] for row in computed.rows["items_selected"]] == [
+        "FA-1",
+        "AV-1",
+    ]
+    assert computed.rows["items_open"] == []
+
+
+DUNNING = {"name": "Claire Dupont", "role": "dunning", "email": "c@d.example"}
+BILLING = {"name": "John Smith", "role": "billing", "email": "ap@g.example"}
+OTHER = {"name": "Paul Roy", "role": "management", "email": "p@r.example"}
+
+
+@pytest.mark.parametrize(
+    ("contact", "contacts", "expected"),
+    [
+        ({"name": "M. Paul Dupont"}, [DUNNING], ("M. Paul Dupont", None)),
+        ("Service comptable", [DUNNING], ("Service comptable", None)),
+        (None, [BILLING, DUNNING], ("Claire Dupont", None)),
+        (
+            None,
+            [OTHER, BILLING],
+            (
+                "John Smith",
+                "Customer C9 has no dunning contact: #contact_name is the billing "
+                "contact John Smith.",
+            ),
+        ),
+        (
+            None,
+            [OTHER],
+            (
+                "Paul Roy",
+                "Customer C9 has no dunning or billing contact: #contact_name is "
+                "Paul Roy.",
+            ),
+        ),
+        (
+            None,
+            [],
+            ("", "Customer C9 has no named contact: #contact_name prints nothing."),
+        ),
+    ],
+    ids=["record-given", "name-given", "dunning", "billing", "other", "nobody"],
+)
+def test_recipient(contact, contacts, expected):
+    assert hashtags.recipient("C9", contact, contacts) == expected
 
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dunning import customers, importing, rendering
+from dunning import customers, hashtags, importing, rendering
 
 CASE_05 = dt.date(2025, 6, 30)
 CASE_09 = dt.date(2025, 10, 31)
@@ -142,6 +142,16 @@ def test_whole_names_and_lookalikes(case_09):
     shown = preview_09(case_09, body)
     assert shown.text == "133,68 € | #3 #fff page#top &#39; #today2"
     assert shown.html == "<p>133,68 € | #3 #fff page#top &amp;#39; #today2</p>"
+
+
+def test_a_url_fragment_neither_blocks_nor_is_replaced(case_09):
+    # '#' after '/' is part of the URL; '(' and '>' open a hashtag (DESIGN 8).
+    body = "Voir http://x/#anchor_name et http://x/#customer_name (#customer_number)"
+    shown = preview_09(case_09, body)
+    assert shown.blocking == ()
+    assert shown.text == (
+        "Voir http://x/#anchor_name et http://x/#customer_name (C00088)"
+    )
 
 
 def test_unknown_hashtag_blocks_with_suggestions(case_09):
@@ -284,3 +294,117 @@ def test_check_refuses_with_one_message():
     with pytest.raises(rendering.TemplateRefused, match="is not allowed"):
         rendering.check("Relance", "{% set total = 1 %}")
     rendering.check("Relance #customer_name", "Bonjour #contact_name")
+
+
+# ---------------------------------------------------------------------------
+# What a reminder may claim: an empty body, a selection owing nothing
+
+MIXED = (
+    "Code client;Raison sociale;Type pièce;N° pièce;Date pièce;Date échéance;"
+    "Montant TTC;Devise;Reste dû\n"
+    "C00200;Kontor Weber;Facture;FA-200;15/01/2026;14/02/2026;100,00;EUR;100,00\n"
+    "C00200;Kontor Weber;Facture;FA-201;15/01/2026;14/02/2026;60,00;USD;60,00\n"
+    "C00200;Kontor Weber;Avoir;AV-202;20/01/2026;20/01/2026;-150,00;EUR;-150,00\n"
+    "C00200;Kontor Weber;Avoir;AV-203;20/01/2026;20/01/2026;-100,00;USD;-100,00\n"
+)
+TODAY = dt.date(2026, 2, 15)
+
+
+@pytest.fixture
+def weber(con, tmp_path):
+    path = tmp_path / "weber.csv"
+    path.write_text(MIXED, encoding="utf-8")
+    assert importing.import_file(con, path, importing.Options()).committed
+    return con
+
+
+def weber_preview(con, docs, body="Merci de régler #items_amount_selected."):
+    from dunning import penalties
+
+    chosen = penalties.item_ids(con, "C00200", docs)
+    return rendering.preview(con, "C00200", chosen, TODAY, "Relance", body)
+
+
+def nbsp(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+@pytest.mark.parametrize(
+    ("body", "empty"),
+    [("", True), ("\n\n  \n", True), ("\t", True), ("Merci.", False)],
+)
+def test_an_empty_body_blocks(weber, body, empty):
+    shown = weber_preview(weber, ["FA-200"], body)
+    found = [b for b in shown.blocking if b.startswith("The body is empty")]
+    assert bool(found) is empty
+
+
+@pytest.mark.parametrize(
+    ("docs", "blocked", "warned"),
+    [
+        # a credit note alone: -150.00 EUR
+        (["AV-202"], "they come to -150,00 €", None),
+        # 100.00 - 150.00 = -50.00 EUR: the credit outweighs the invoice
+        (["FA-200", "AV-202"], "they come to -50,00 €", None),
+        # EUR 100.00 owed, USD 60.00 - 100.00 = -40.00: a warning for USD
+        (["FA-200", "FA-201", "AV-203"], None, "items in USD come to -40,00 $US"),
+        # EUR 100.00 and USD 60.00 owed: nothing to say
+        (["FA-200", "FA-201"], None, None),
+    ],
+)
+def test_a_selection_owing_nothing_blocks_and_a_negative_currency_warns(
+    weber, docs, blocked, warned
+):
+    shown = weber_preview(weber, docs)
+    owed = [nbsp(b) for b in shown.blocking if b.startswith("Nothing is owed")]
+    assert bool(owed) is bool(blocked)
+    if blocked:
+        assert blocked in owed[0]
+    negative = [nbsp(w) for w in shown.warnings if "nothing is owed in" in w]
+    assert bool(negative) is bool(warned)
+    if warned:
+        assert warned in negative[0]
+
+
+# ---------------------------------------------------------------------------
+# Compiled once, rendered for many customers (the campaign's path)
+
+LOOP_BODY = (
+    "Bonjour #customer_name,\n\n"
+    "{% for item in items_selected %}{{ item.doc_number }} "
+    "{{ item.open_amount|money(item.currency) }}\n{% endfor %}\n"
+    "#items_list_selected"
+)
+
+
+def computed_09(con) -> hashtags.Computed:
+    ids = open_ids(con, "C00088", CASE_09)
+    return hashtags.compute(con, "C00088", ids, CASE_09)
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Relance #items_amount_selected", LOOP_BODY),
+        ("Relevé #items_list_selected", "Montant #montant_du"),  # refused body
+        ("Relance", "{% for i in range(10**8) %}x{% endfor %}"),  # time limit
+        ("", ""),  # empty body
+    ],
+    ids=["loop-and-table", "unknown-hashtag", "too-long-loop", "empty"],
+)
+def test_preview_is_the_compiled_template_rendered(case_09, subject, body):
+    compiled = rendering.compile(subject, body)
+    rendered = rendering.render_compiled(compiled, computed_09(case_09))
+    assert rendered == preview_09(case_09, body, subject)
+
+
+def test_compile_checks_once_and_says_what_the_template_reads():
+    compiled = rendering.compile("Relance #customer_name", LOOP_BODY)
+    assert compiled.problems == ()
+    assert compiled.used == ("customer_name", "items_list_selected")
+    assert compiled.reads == {"customer_name", "items_selected", "items_list_selected"}
+    refused = rendering.compile("Relance", "{% set x = 1 %} #customer_name")
+    assert refused.body.text is None and refused.subject.text is not None
+    assert "{% set %} is not allowed" in refused.problems[0]
+    # a refused body prints its hashtags through the fallback: they are read
+    assert refused.reads == {"customer_name"}
