@@ -13,10 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as streamlit_app_test
+from test_pages import fresh_caches, navigation_only
 
 from dunning import actions, importing, penalties, store
 
@@ -24,29 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 TIMEOUT = 60
 BODY = "Bonjour,\n\nMerci de régler #items_amount_selected.\n\nCordialement"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """Run app.py on every rerun, as the server does (see tests/test_pages.py)."""
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
-    real = streamlit_app_test.PagesManager
-
-    def navigation_pages(*args, **kwargs):
-        manager = real(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-        return manager
-
-    monkeypatch.setattr(streamlit_app_test, "PagesManager", navigation_pages)
 
 
 @pytest.fixture
