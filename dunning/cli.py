@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dunning import aging, clock, importing, money, search, store
-from dunning.errors import DunningError
+from dunning.errors import DunningError, InvalidValue
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,22 @@ def _open(args, create: bool = True) -> Any:
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+
+
+def _doc_numbers(values: list[str]) -> list[str]:
+    """--items as given: numbers separated by commas, spaces, or both."""
+    return [doc.strip() for part in values for doc in part.split(",") if doc.strip()]
+
+
+def _body_file(path: Path) -> str:
+    """A body written in a file (UTF-8, a BOM allowed), or one clear sentence."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidValue(
+            f"The body file {path} cannot be read as UTF-8 text "
+            f"({error.__class__.__name__})."
+        ) from error
 
 
 def _json_default(value: Any) -> Any:
@@ -374,15 +390,7 @@ def _preview(args) -> int:
     the reminder go to stderr and give exit code 1, the rendering still shown."""
     from dunning import templates
 
-    body = None
-    if args.body_file is not None:
-        try:
-            body = args.body_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            raise DunningError(
-                f"The body file {args.body_file} cannot be read as UTF-8 text "
-                f"({error})."
-            ) from error
+    body = None if args.body_file is None else _body_file(args.body_file)
     con = _open(args, create=False)
     shown = templates.preview(
         con,
@@ -450,10 +458,7 @@ def _penalties(args) -> int:
     from dunning.errors import NotFound
 
     con = _open(args, create=False)
-    docs = None
-    if args.items is not None:
-        docs = [doc.strip() for part in args.items for doc in part.split(",")]
-        docs = [doc for doc in docs if doc]
+    docs = None if args.items is None else _doc_numbers(args.items)
     try:
         assessment = workspace.Workspace(con, args.db).penalties(
             args.customer, docs, args.as_of, args.include_disputed
@@ -597,29 +602,22 @@ def _out_dir(args) -> Path:
 
 def _action_create(args) -> int:
     from dunning import actions, penalties, templates
-    from dunning.errors import InvalidValue
 
     con = _open(args, create=False)
     if args.template:
         template = templates.get(con, args.template)
         subject, body = template.subject, template.body
     else:
-        try:
-            body = args.body_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidValue(
-                f"The body file {args.body_file} cannot be read as UTF-8 text "
-                f"({error.__class__.__name__})."
-            ) from error
+        body = _body_file(args.body_file)
         subject = ""
-    docs = [doc.strip() for part in args.items for doc in part.split(",")]
+    docs = _doc_numbers(args.items)
     recipients = None
     if args.to or args.cc:
         recipients = {"to": "\n".join(args.to or []), "cc": "\n".join(args.cc or [])}
     validated = actions.validate(
         con,
         args.customer,
-        penalties.item_ids(con, args.customer, [d for d in docs if d]),
+        penalties.item_ids(con, args.customer, docs),
         args.type,
         args.subject if args.subject is not None else subject,
         body,
@@ -869,7 +867,6 @@ def _preview_file(con, args, shown) -> int:
     email to the customer's default recipient; nothing is written while a problem
     blocks the reminder."""
     from dunning import letters, sending
-    from dunning.errors import InvalidValue
 
     if args.out is None:
         raise InvalidValue(f"--format {args.fmt} writes a file: give --out FILE.")
